@@ -1,0 +1,75 @@
+# venvguard for bash: eval "$(venvguard init bash)" in ~/.bashrc.
+#
+# Wraps the commands that create or change Python environments. A call that may
+# create or change one runs under `venvguard exec`, which removes what an
+# interrupted or failed run made; every other call runs the real command directly.
+# Nothing here starts a process unless a call is guarded or a run was cut short.
+
+if [[ $- == *i* ]]; then
+
+  # Route one call: $1 is the command, the rest its arguments.
+  __venvguard_run() {
+    if [[ ${VENVGUARD_DISABLE-} != 1 ]] && __venvguard_guarded "$@" &&
+      type -P venvguard >/dev/null; then
+      command venvguard exec -- "$@"
+    else
+      command "$@"
+    fi
+  }
+
+  # Could this call create or change an environment? A cheap over-approximation:
+  # the supervisor reads the arguments exactly and execs the tool when it cannot.
+  __venvguard_guarded() {
+    local name=$1 arg
+    shift
+    for arg in "$@"; do
+      case $name:$arg in
+        uv:sync | uv:add | uv:remove | uv:venv | uv:run | uv:version) return 0 ;;
+        virtualenv:*) return 0 ;;
+        python*:venv | python*:virtualenv | python*:-mvenv | python*:-mvirtualenv) return 0 ;;
+      esac
+    done
+    return 1
+  }
+
+  # After every command: settle runs whose supervisor is gone (kill -9, a closed
+  # terminal), but only start Python when the journal holds such a run.
+  __venvguard_hook() {
+    local status=$? entry pid
+    local -a entries=()
+    if [[ ${VENVGUARD_DISABLE-} != 1 ]]; then
+      # failglob makes a glob without match an error: then there is nothing to do.
+      { entries=("${XDG_STATE_HOME:-${HOME-}/.local/state}"/venvguard/runs/*.json); } 2>/dev/null
+    fi
+    for entry in "${entries[@]}"; do
+      [[ -e $entry ]] || break
+      pid=${entry##*/}
+      pid=${pid%%.*}
+      if ! kill -0 "$pid" 2>/dev/null; then
+        if type -P venvguard >/dev/null; then
+          command venvguard _settle
+        fi
+        break
+      fi
+    done
+    return "$status"
+  }
+
+  for __venvguard_name in uv virtualenv python python3; do
+    eval "function $__venvguard_name { __venvguard_run $__venvguard_name \"\$@\"; }"
+  done
+  unset __venvguard_name
+
+  # PROMPT_COMMAND is a string, or an array since bash 5.1: the last branch is the string.
+  # shellcheck disable=SC2128,SC2178
+  if [[ -z ${PROMPT_COMMAND+set} ]]; then
+    PROMPT_COMMAND=__venvguard_hook
+  elif [[ ${PROMPT_COMMAND@a} == *a* ]]; then # an array, bash 5.1+
+    if [[ " ${PROMPT_COMMAND[*]} " != *" __venvguard_hook "* ]]; then
+      PROMPT_COMMAND=(__venvguard_hook "${PROMPT_COMMAND[@]}")
+    fi
+  elif [[ $PROMPT_COMMAND != *__venvguard_hook* ]]; then
+    PROMPT_COMMAND="__venvguard_hook${PROMPT_COMMAND:+;$PROMPT_COMMAND}"
+  fi
+
+fi

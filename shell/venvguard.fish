@@ -1,0 +1,57 @@
+# venvguard for fish: venvguard init fish | source   in ~/.config/fish/config.fish
+#
+# Wraps the commands that create or change Python environments. A call that may
+# create or change one runs under `venvguard exec`, which removes what an
+# interrupted or failed run made; every other call runs the real command directly.
+# Nothing here starts a process unless a call is guarded or a run was cut short.
+
+if status is-interactive
+
+    # Route one call: $argv[1] is the command, the rest its arguments.
+    function __venvguard_run
+        if test "$VENVGUARD_DISABLE" != 1; and __venvguard_guarded $argv; and command -q venvguard
+            command venvguard exec -- $argv
+        else
+            command $argv
+        end
+    end
+
+    # Could this call create or change an environment? A cheap over-approximation:
+    # the supervisor reads the arguments exactly and execs the tool when it cannot.
+    function __venvguard_guarded
+        set -l name $argv[1]
+        for arg in $argv[2..-1]
+            switch $name:$arg
+                case uv:sync uv:add uv:remove uv:venv uv:run uv:version 'virtualenv:*'
+                    return 0
+                case 'python*:venv' 'python*:virtualenv' 'python*:-mvenv' 'python*:-mvirtualenv'
+                    return 0
+            end
+        end
+        return 1
+    end
+
+    # Before every prompt: settle runs whose supervisor is gone (kill -9, a closed
+    # terminal), but only start Python when the journal holds such a run. fish has
+    # no kill builtin: a live pid is one with a /proc entry (elsewhere: settle).
+    function __venvguard_hook --on-event fish_prompt
+        test "$VENVGUARD_DISABLE" = 1; and return
+        set -l state $XDG_STATE_HOME
+        test -n "$state"; or set state $HOME/.local/state
+        for entry in $state/venvguard/runs/*.json
+            set -l pid (string split -f1 . (path basename $entry))
+            if not test -d /proc/$pid
+                command -q venvguard; and command venvguard _settle
+                break
+            end
+        end
+    end
+
+    for __venvguard_name in uv virtualenv python python3
+        function $__venvguard_name --wraps $__venvguard_name --inherit-variable __venvguard_name
+            __venvguard_run $__venvguard_name $argv
+        end
+    end
+    set -e __venvguard_name
+
+end

@@ -1,0 +1,66 @@
+# venvguard for zsh: eval "$(venvguard init zsh)" in ~/.zshrc.
+#
+# Wraps the commands that create or change Python environments. A call that may
+# create or change one runs under `venvguard exec`, which removes what an
+# interrupted or failed run made; every other call runs the real command directly.
+# Nothing here starts a process unless a call is guarded or a run was cut short.
+# Every function sets its own options locally (emulate -L), so the user's options
+# (ksh_arrays, sh_word_split, nounset, ...) neither matter here nor change.
+
+if [[ -o interactive ]]; then
+
+  # Route one call: $1 is the command, the rest its arguments.
+  __venvguard_run() {
+    if [[ ${VENVGUARD_DISABLE-} != 1 ]] && __venvguard_guarded "$@" &&
+      [[ -x ${commands[venvguard]-} ]]; then
+      command venvguard exec -- "$@"
+    else
+      command "$@"
+    fi
+  }
+
+  # Could this call create or change an environment? A cheap over-approximation:
+  # the supervisor reads the arguments exactly and execs the tool when it cannot.
+  __venvguard_guarded() {
+    emulate -L zsh
+    local name=$1 arg
+    shift
+    for arg in "$@"; do
+      case $name:$arg in
+        (uv:sync | uv:add | uv:remove | uv:venv | uv:run | uv:version) return 0 ;;
+        (virtualenv:*) return 0 ;;
+        (python*:venv | python*:virtualenv | python*:-mvenv | python*:-mvirtualenv) return 0 ;;
+      esac
+    done
+    return 1
+  }
+
+  # Before every prompt: settle runs whose supervisor is gone (kill -9, a closed
+  # terminal), but only start Python when the journal holds such a run.
+  __venvguard_hook() {
+    local -i ret=$?
+    emulate -L zsh
+    [[ ${VENVGUARD_DISABLE-} == 1 ]] && return ret
+    local entry pid
+    for entry in ${XDG_STATE_HOME:-${HOME-}/.local/state}/venvguard/runs/*.json(N); do
+      pid=${${entry:t}%%.*}
+      if ! kill -0 $pid 2>/dev/null; then
+        [[ -x ${commands[venvguard]-} ]] && command venvguard _settle
+        break
+      fi
+    done
+    return ret
+  }
+
+  () {
+    emulate -L zsh
+    local name
+    for name in uv virtualenv python python3; do
+      eval "function $name { __venvguard_run $name \"\$@\" }"
+    done
+  }
+
+  autoload -Uz add-zsh-hook
+  add-zsh-hook precmd __venvguard_hook
+
+fi

@@ -1,0 +1,31 @@
+"""The `venvguard` command: hot paths first, typer only for the rest.
+
+`init` runs at every shell start, `exec` at every guarded call and `_settle` from
+the prompt hook: they are dispatched here with the standard library alone.
+`status`, `clean`, `doctor`, `--help` and `--version` go to the typer CLI.
+"""
+
+import sys
+
+HELP = ("-h", "--help")
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    command = args[0] if args else ""
+    if command in ("exec", "run") and args[1:2] not in (["-h"], ["--help"]):
+        from venvguard import supervisor
+
+        supervisor.main(args[1:])
+    elif command == "init" and not any(a in HELP for a in args[1:]):
+        from venvguard import init
+
+        sys.exit(init.main(args[1:]))
+    elif command == "_settle":
+        from venvguard import settle
+
+        settle.orphans()
+    else:
+        from venvguard.cli import app
+
+        app(prog_name="venvguard")

@@ -1,0 +1,82 @@
+"""Environments venvguard kept although a run may have left them incomplete.
+
+One small file per environment under `$XDG_STATE_HOME/venvguard/kept/`, so that
+`venvguard status` can list them with the command that repairs each. A record
+goes away when a later guarded run on the same path finishes, or when the path
+is gone.
+"""
+
+import json
+import os
+import time
+
+from venvguard.journal import state_dir
+
+
+def kept_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
+    return os.path.join(state_dir(environ), "kept")
+
+
+def remember(path: str, *, reason: str, argv: list[str], repair: str | None) -> None:
+    """Record (or refresh) one kept environment; best effort, never raises."""
+    record = {"path": path, "reason": reason, "argv": argv, "repair": repair, "when": time.time()}
+    directory = kept_dir()
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        forget([path])
+        name = os.path.join(directory, f"{os.getpid()}.{os.urandom(4).hex()}.json")
+        tmp = os.path.join(directory, "." + os.path.basename(name) + ".tmp")
+        with open(tmp, "w") as f:
+            json.dump(record, f)
+        os.rename(tmp, name)
+    except OSError:
+        pass
+
+
+def records() -> list[tuple[str, dict]]:
+    """(file, record) for each readable record; unreadable ones are skipped."""
+    directory = kept_dir()
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        if name.startswith(".") or not name.endswith(".json"):
+            continue
+        file = os.path.join(directory, name)
+        try:
+            with open(file) as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and isinstance(record.get("path"), str):
+            out.append((file, record))
+    return out
+
+
+def forget(paths: list[str]) -> None:
+    """Drop the records of these paths (a later run finished them)."""
+    if not os.path.isdir(kept_dir()):
+        return
+    wanted = set(paths)
+    for file, record in records():
+        if record["path"] in wanted:
+            try:
+                os.unlink(file)
+            except OSError:
+                pass
+
+
+def prune() -> list[dict]:
+    """Drop records whose path is gone; return the ones that remain."""
+    remaining = []
+    for file, record in records():
+        if os.path.lexists(record["path"]):
+            remaining.append(record)
+        else:
+            try:
+                os.unlink(file)
+            except OSError:
+                pass
+    return remaining

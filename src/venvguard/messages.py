@@ -1,0 +1,61 @@
+"""One-line messages on stderr, prefixed `venvguard:`.
+
+Coloured only on a terminal and without NO_COLOR. Writing never raises: after a
+hang-up the terminal answers EIO, and cleanup must go on regardless.
+"""
+
+import os
+import sys
+
+
+def _prefix() -> str:
+    try:
+        tty = sys.stderr.isatty()
+    except (OSError, ValueError):
+        tty = False
+    if tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb":
+        return "\033[1;33mvenvguard:\033[0m "
+    return "venvguard: "
+
+
+def say(text: str) -> None:
+    """Print one line on stderr; lose it quietly if stderr is gone."""
+    try:
+        sys.stderr.write(_prefix() + text + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def printable(text: str) -> str:
+    """Escape control characters so that a path can never break a line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def show_path(path: str, cwd: str | None = None) -> str:
+    """A path as a person would type it here: relative below cwd, ~ below home."""
+    cwd = cwd or _getcwd()
+    home = os.environ.get("HOME", "")
+    if cwd and path.startswith(cwd.rstrip("/") + "/"):
+        shown = path[len(cwd.rstrip("/")) + 1 :]
+    elif home and home != "/" and path.startswith(home.rstrip("/") + "/"):
+        shown = "~/" + path[len(home.rstrip("/")) + 1 :]
+    else:
+        shown = path
+    return printable(shown)
+
+
+def show_command(argv: list[str], limit: int = 60) -> str:
+    """A command line for a message: program name, arguments, shortened."""
+    words = [os.path.basename(argv[0]), *argv[1:]] if argv else []
+    text = printable(" ".join(w if w and " " not in w else repr(w) for w in words))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _getcwd() -> str:
+    try:
+        return os.getcwd()
+    except OSError:
+        return ""

@@ -1,0 +1,221 @@
+"""uv: which of its commands create or change the project environment, and where it is.
+
+uv's rules (checked against uv 0.13, see field-notes.md section 3):
+- project commands use the workspace root's `.venv`; the root is the nearest
+  `pyproject.toml` upward from `--project` (or the current directory, after
+  `--directory`), or the workspace that lists it as a member;
+- `UV_PROJECT_ENVIRONMENT` moves it (a relative value is taken against the
+  workspace root); `--active` takes `VIRTUAL_ENV` instead;
+- `uv venv [PATH]` makes PATH, or `.venv` in the current directory;
+- sync, add, remove, `version --bump`/`version VALUE` and run create the project
+  environment; `--frozen`, `--no-sync`, `--dry-run`, `--check` and `--script` keep
+  them off it, as do lock, tree, export and the rest.
+`uv run` is guarded only while the environment does not exist yet, and counts as
+unfinished only when uv itself dies of a signal: once uv has started the user's
+program, a Ctrl-C belongs to that program and the environment is complete.
+"""
+
+import os
+
+from venvguard.decision import SIGNAL_DEATH
+from venvguard.tools import Plan, absolute
+
+# Options that take a value as the next argument (`--opt value`); others are flags.
+# Short forms that differ between subcommands (`uv venv -c` is --clear, `uv add -c`
+# takes a file) are left out: only venv's and run's positionals matter here.
+VALUE_OPTIONS = frozenset(
+    {
+        "--directory", "--project", "--config-file", "--cache-dir", "--color",
+        "--allow-insecure-host", "--python-preference", "-p", "--python", "--prompt",
+        "--link-mode", "--index", "--default-index", "-i", "--index-url",
+        "--extra-index-url", "-f", "--find-links", "--index-strategy",
+        "--keyring-provider", "--exclude-newer", "--exclude-newer-package",
+        "--refresh-package", "--extra", "--group", "--only-group", "--no-group",
+        "--package", "--with", "--with-editable", "--with-requirements", "--env-file",
+        "-P", "--upgrade-package", "--reinstall-package", "--no-build-package",
+        "--no-binary-package", "--resolution", "--prerelease", "--fork-strategy",
+        "--config-setting", "-C", "--no-build-isolation-package", "--python-platform",
+        "--bump", "--optional", "--dev-group", "--tag", "--branch", "--rev",
+        "--marker", "--bounds", "--no-install-package", "--output-format", "--script",
+        "--requirements", "--constraints",
+    }
+)
+PROJECT_COMMANDS = frozenset({"sync", "add", "remove", "version", "run"})
+REPAIR = "uv sync --reinstall"
+
+
+class Args:
+    """The parts of a uv command line that decide where it works."""
+
+    __slots__ = ("command", "options", "positionals")
+
+    def __init__(self) -> None:
+        self.command: str | None = None
+        self.options: dict[str, str | None] = {}  # last value wins, as in uv
+        self.positionals: list[str] = []  # after the subcommand
+
+
+def parse(args: list[str]) -> Args:
+    out = Args()
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            out.positionals.extend(args[i:])
+            break
+        if arg.startswith("-") and arg != "-":
+            name, eq, value = arg.partition("=")
+            if not eq and name in VALUE_OPTIONS and i < len(args):
+                value = args[i]
+                i += 1
+            out.options[name] = value if (eq or name in VALUE_OPTIONS) else None
+            continue
+        if out.command is None:
+            out.command = arg
+            continue
+        out.positionals.append(arg)
+        if out.command == "run":
+            break  # the rest is the user's command line, not uv's
+    return out
+
+
+def plan(args: list[str], cwd: str, environ: "os._Environ[str] | dict[str, str]") -> Plan | None:
+    parsed = parse(args)
+    opts = parsed.options
+    command = parsed.command
+    directory = opts.get("--directory") or environ.get("UV_WORKING_DIR")
+    base = absolute(directory, cwd) if directory else cwd
+
+    if command == "venv":
+        path = parsed.positionals[0] if parsed.positionals else ".venv"
+        return Plan([absolute(path, base)])
+
+    if command not in PROJECT_COMMANDS or not _changes_project_env(parsed, environ):
+        return None
+    env = project_environment(parsed, base, environ)
+    if env is None:
+        return None
+    if command == "run":
+        if os.path.lexists(env):
+            return None  # nothing for us to create; uv's Ctrl-C goes to the program
+        return Plan([env], policy=SIGNAL_DEATH, repair=REPAIR)
+    return Plan([env], repair=REPAIR)
+
+
+def _flag(parsed: Args, environ, option: str, variable: str) -> bool:
+    return option in parsed.options or environ.get(variable, "") not in ("", "0", "false")
+
+
+def _changes_project_env(parsed: Args, environ) -> bool:
+    command = parsed.command
+    if "--script" in parsed.options or "--dry-run" in parsed.options:
+        return False
+    if command == "sync":
+        return "--check" not in parsed.options
+    if command in ("add", "remove", "version"):
+        if _flag(parsed, environ, "--frozen", "UV_FROZEN"):
+            return False
+        if _flag(parsed, environ, "--no-sync", "UV_NO_SYNC"):
+            return False
+        if command == "version":  # only bumping or setting the version syncs
+            return "--bump" in parsed.options or bool(parsed.positionals)
+        return True
+    if command == "run":
+        if _flag(parsed, environ, "--no-project", "UV_NO_PROJECT"):
+            return False
+        if _flag(parsed, environ, "--isolated", "UV_ISOLATED"):
+            return False
+        first = parsed.positionals[0] if parsed.positionals else ""
+        return not (first.endswith(".py") and _has_script_metadata(first))
+    return False
+
+
+def _has_script_metadata(script: str) -> bool:
+    """A PEP 723 script runs in its own cached environment, not the project's."""
+    try:
+        with open(script, encoding="utf-8", errors="replace") as f:
+            return any(line.startswith("# /// script") for line in f)
+    except OSError:
+        return False
+
+
+def project_environment(parsed: Args, base: str, environ) -> str | None:
+    """Where the project environment is, or None when there is no project."""
+    if "--active" in parsed.options and "--no-active" not in parsed.options:
+        active = environ.get("VIRTUAL_ENV")
+        if active:
+            return absolute(active, base)
+    project = parsed.options.get("--project") or environ.get("UV_PROJECT")
+    start = absolute(project, base) if project else base
+    project_dir = find_project(start)
+    if project_dir is None:
+        return None
+    root = workspace_root(project_dir)
+    custom = environ.get("UV_PROJECT_ENVIRONMENT")
+    if custom:
+        return absolute(custom, root)
+    return os.path.join(root, ".venv")
+
+
+def find_project(start: str) -> str | None:
+    """The nearest directory upward (inclusive) holding a pyproject.toml."""
+    directory = start
+    while True:
+        if os.path.isfile(os.path.join(directory, "pyproject.toml")):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def workspace_root(project: str) -> str:
+    """The root of the uv workspace that holds `project`: itself, unless a
+    pyproject.toml above it declares a workspace whose members include it."""
+    if _workspace_table(project) is not None:
+        return project
+    directory = os.path.dirname(project)
+    while True:
+        table = _workspace_table(directory)
+        if table is not None and _is_member(project, directory, table):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return project
+        directory = parent
+
+
+def _workspace_table(directory: str) -> dict | None:
+    """`[tool.uv.workspace]` of directory/pyproject.toml, or None."""
+    try:
+        with open(os.path.join(directory, "pyproject.toml"), "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    if b"workspace" not in raw:  # most files: no TOML parse at all
+        return None
+    import tomllib
+
+    try:
+        data = tomllib.loads(raw.decode("utf-8", "replace"))
+    except tomllib.TOMLDecodeError:
+        return None
+    table = data.get("tool", {}).get("uv", {}).get("workspace")
+    return table if isinstance(table, dict) else None
+
+
+def _is_member(project: str, root: str, table: dict) -> bool:
+    import glob
+
+    def matches(patterns: object) -> bool:
+        if not isinstance(patterns, list):
+            return False
+        for pattern in patterns:
+            if isinstance(pattern, str):
+                for hit in glob.glob(os.path.join(glob.escape(root), pattern)):
+                    if os.path.normpath(hit) == project:
+                        return True
+        return False
+
+    return matches(table.get("members")) and not matches(table.get("exclude"))
