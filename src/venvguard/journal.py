@@ -11,7 +11,10 @@ lets the shell's prompt hook skip live runs with builtins alone.
 import fcntl
 import json
 import os
+import stat
 import time
+
+from venvguard import decision
 
 FORMAT = 1
 SUFFIX = ".json"
@@ -44,6 +47,23 @@ def parse_name(name: str) -> tuple[int, str] | None:
     if not (pid.isdigit() and token and token.isalnum()):
         return None
     return int(pid), token
+
+
+def path_kind(path: str) -> str:
+    """What is at a path, never following a link: the vocabulary of decision.py."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return decision.ABSENT
+    except OSError:
+        return decision.OTHER
+    if stat.S_ISLNK(mode):
+        return decision.SYMLINK
+    if stat.S_ISDIR(mode):
+        return decision.DIR
+    if stat.S_ISREG(mode):
+        return decision.FILE
+    return decision.OTHER
 
 
 # --- who is running --------------------------------------------------------------

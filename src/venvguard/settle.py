@@ -6,7 +6,6 @@ the next guarded run and `venvguard clean` settle.
 """
 
 import os
-import stat
 import time
 
 from venvguard import decision, journal, kept, removal
@@ -14,22 +13,6 @@ from venvguard.decision import KEEP, NOTHING, REMOVE, UNLINK
 from venvguard.messages import say, show_command, show_path
 
 TOOL_GRACE = 0.5  # seconds to let a dying tool finish before settling its run
-
-
-def kind(path: str) -> str:
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return decision.ABSENT
-    except OSError:
-        return decision.OTHER
-    if stat.S_ISLNK(mode):
-        return decision.SYMLINK
-    if stat.S_ISDIR(mode):
-        return decision.DIR
-    if stat.S_ISREG(mode):
-        return decision.FILE
-    return decision.OTHER
 
 
 def _names(path: str) -> set[str]:
@@ -91,7 +74,7 @@ def conclude(entry: journal.Entry, outcome: str, *, background: bool = True) -> 
     data = entry.data
     argv, token = data["argv"], data["token"]
     if outcome == decision.FINISHED:
-        kept.forget([t[0] for t in data["targets"]])
+        kept.forget([path for path, _existed in data["targets"]])
         entry.remove()
         return
     cwd = os.getcwd() if os.path.isdir(".") else data["cwd"]
@@ -104,7 +87,7 @@ def conclude(entry: journal.Entry, outcome: str, *, background: bool = True) -> 
         aside = removal.trash_path(path, token, index)
         if removal.is_trash(aside):  # a deletion that was cut short
             trash.append(aside)
-        now = kind(path)
+        now = journal.path_kind(path)
         if busy is None and existed == decision.ABSENT and now != decision.ABSENT:
             busy = _busy_paths(token)
         verdict = decision.decide(

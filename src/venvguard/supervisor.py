@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from venvguard import decision, journal, settle, tools
+from venvguard import decision, journal, tools
 from venvguard.messages import say, show_command, show_path
 
 WATCHED = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
@@ -36,10 +36,13 @@ def main(args: list[str]) -> None:
         plan = None
     if plan is None or not plan.targets:
         exec_tool(args)
-    try:
-        settle.orphans()
-    except OSError as e:
-        say(f"could not settle earlier runs ({e.strerror or e})")
+    if journal.listing():  # settling is rare: import it only then
+        from venvguard import settle
+
+        try:
+            settle.orphans()
+        except OSError as e:
+            say(f"could not settle earlier runs ({e.strerror or e})")
     run(args, cwd, plan)
 
 
@@ -68,7 +71,7 @@ def run(args: list[str], cwd: str, plan: tools.Plan) -> None:
         # tool too; a handler (never SIG_IGN) is reset to default by exec.
         if signal.getsignal(sig) is not signal.SIG_IGN:
             signal.signal(sig, lambda signum, _frame: seen.append(signum))
-    targets = [[path, settle.kind(path)] for path in plan.targets]
+    targets = [[path, journal.path_kind(path)] for path in plan.targets]
     children = signal.getsignal(signal.SIGCHLD)
     if children is signal.SIG_IGN:  # inherited: children would be reaped unseen
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -101,10 +104,23 @@ def run(args: list[str], cwd: str, plan: tools.Plan) -> None:
             policy=plan.policy,
         )
         try:
-            settle.conclude(entry, outcome)
+            finish(entry, outcome)
         except OSError as e:
             say(f"cleanup failed ({e.strerror or e}); `venvguard clean` will retry")
     pass_on(status)
+
+
+def finish(entry: journal.Entry, outcome: str) -> None:
+    """A finished run costs no more imports: only failures need settle's machinery."""
+    if outcome == decision.FINISHED:
+        from venvguard import kept
+
+        kept.forget([path for path, _existed in entry.data["targets"]])
+        entry.remove()
+        return
+    from venvguard import settle
+
+    settle.conclude(entry, outcome)
 
 
 def spawn(args: list[str], children: object) -> tuple[int, int]:

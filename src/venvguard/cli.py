@@ -1,0 +1,196 @@
+"""The typer CLI: status, clean, doctor, --version, and help for everything.
+
+`init`, `exec`/`run` and the prompt hook's `_settle` are dispatched in entry.py
+without importing typer (they are on hot paths); they are declared here too so
+that `venvguard --help` lists them and `venvguard exec --help` explains them.
+"""
+
+import os
+import shutil
+import sys
+import time
+
+import typer
+
+from venvguard import __version__, journal, kept, settle
+from venvguard.messages import show_command, show_path
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ctrl-C during uv sync or python -m venv leaves no half-made environment behind.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"venvguard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Guard uv, python -m venv and virtualenv in your shell: add the init line to your rc
+    file (`eval "$(venvguard init zsh)"`, bash likewise, fish: `venvguard init fish | source`).
+    """
+
+
+@app.command()
+def init(shell: str = typer.Argument(None, help="bash, zsh or fish; guessed when left out.")):
+    """Print the shell integration for your rc file."""
+    from venvguard import init as init_module
+
+    raise typer.Exit(init_module.main([shell] if shell else []))
+
+
+@app.command(
+    "exec",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def exec_(ctx: typer.Context):
+    """Run a command under watch: venvguard exec -- uv sync. For scripts, Makefiles and CI.
+
+    Removes an environment the command created if it is interrupted or fails; keeps (and reports) one that existed before. Exit status and signals are the command's.
+    """  # noqa: E501 (typer keeps a docstring's line breaks)
+    from venvguard import supervisor
+
+    supervisor.main(ctx.args)
+
+
+app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    help="The same as exec.",
+)(exec_)
+
+
+@app.command()
+def status():
+    """List runs that are under way or were cut short, and environments kept incomplete."""
+    entries = journal.listing()
+    for path in entries:
+        typer.echo(_describe_entry(path))
+    records = kept.prune()
+    for record in records:
+        repair = record.get("repair") or show_command(record.get("argv") or ["?"], limit=200)
+        typer.echo(
+            f"kept     {show_path(record['path'])}: may be incomplete after "
+            f"`{show_command(record.get('argv') or ['?'])}` ({_ago(record.get('when'))}); "
+            f"repair: {repair}"
+        )
+    if not entries and not records:
+        typer.echo("nothing under way, nothing cut short, no environment kept incomplete")
+
+
+def _describe_entry(path: str) -> str:
+    try:
+        held = journal.claim(path)
+    except journal.JournalError as e:
+        return f"broken   {show_path(path)}: {e}"
+    if held is None:
+        try:
+            data = journal.read(path)
+        except journal.JournalError as e:
+            return f"broken   {show_path(path)}: {e}"
+        state = "running "
+    else:
+        data = held.data
+        held.release()
+        state = "cut short" if data["host"] == os.uname().nodename else "elsewhere"
+    targets = ", ".join(
+        f"{show_path(p)} ({'existed' if existed != 'absent' else 'new'})"
+        for p, existed in data["targets"]
+    )
+    return (
+        f"{state} `{show_command(data['argv'])}` in {show_path(data['cwd'])} "
+        f"({_ago(data.get('started'))}): {targets}"
+    )
+
+
+def _ago(when: object) -> str:
+    if not isinstance(when, int | float):
+        return "time unknown"
+    seconds = max(0, int(time.time() - when))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+@app.command()
+def clean(
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would be done."),
+):
+    """Settle runs that were cut short (kill -9, a crash, a reboot), as the prompt hook does."""
+    count = settle.orphans(dry_run=dry_run)
+    if count == 0:
+        typer.echo("nothing to settle", err=True)
+
+
+@app.command()
+def doctor():
+    """Check the installation: PATH, state directory, tools and shells."""
+    problems = 0
+
+    def line(ok: bool, text: str) -> None:
+        nonlocal problems
+        problems += not ok
+        typer.echo(f"{'ok  ' if ok else 'WARN'}  {text}")
+
+    found = shutil.which("venvguard")
+    line(found is not None, f"venvguard {__version__} on PATH: {found or 'not found'}")
+    line(True, f"python: {sys.executable} ({sys.version.split()[0]})")
+    state = journal.state_dir()
+    line(_writable(state), f"state directory {show_path(state)} is writable")
+    line(os.path.isdir("/proc"), "/proc is there (tools die with a killed supervisor)")
+    line(os.environ.get("VENVGUARD_DISABLE") != "1", "VENVGUARD_DISABLE is not set to 1")
+    for tool in ("uv", "python3", "virtualenv"):
+        where = shutil.which(tool)
+        typer.echo(f"{'ok  ' if where else 'info'}  {tool}: {where or 'not on PATH'}")
+    for shell, rc in _rc_files().items():
+        if shutil.which(shell) is None:
+            continue
+        has_line = _mentions_init(rc)
+        typer.echo(
+            f"{'ok  ' if has_line else 'info'}  {shell}: {show_path(rc)} "
+            f"{'has' if has_line else 'lacks'} the init line"
+        )
+    raise typer.Exit(1 if problems else 0)
+
+
+def _writable(directory: str) -> bool:
+    probe = directory
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    return os.path.isdir(probe) and os.access(probe, os.W_OK | os.X_OK)
+
+
+def _rc_files() -> dict[str, str]:
+    home = os.path.expanduser("~")
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    return {
+        "bash": os.path.join(home, ".bashrc"),
+        "zsh": os.path.join(os.environ.get("ZDOTDIR") or home, ".zshrc"),
+        "fish": os.path.join(config, "fish", "config.fish"),
+    }
+
+
+def _mentions_init(rc: str) -> bool:
+    candidates = [rc]
+    if rc.endswith("config.fish"):
+        conf_d = os.path.join(os.path.dirname(rc), "conf.d")
+        if os.path.isdir(conf_d):
+            candidates += [os.path.join(conf_d, n) for n in os.listdir(conf_d)]
+    for path in candidates:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                if "venvguard init" in f.read():
+                    return True
+        except OSError:
+            continue
+    return False
