@@ -14,9 +14,16 @@ def main() -> None:
     args = sys.argv[1:]
     command = args[0] if args else ""
     if command in ("exec", "run") and args[1:2] not in (["-h"], ["--help"]):
-        from venvguard import supervisor
+        try:
+            from venvguard import supervisor
 
-        supervisor.main(args[1:])
+            supervisor.main(args[1:])
+        except KeyboardInterrupt:  # Ctrl-C before the tool even started: no traceback
+            import os
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
     elif command == "init" and not any(a in HELP for a in args[1:]):
         from venvguard import init
 

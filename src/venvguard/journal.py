@@ -77,16 +77,22 @@ def boot_id() -> str | None:
         return None
 
 
-def start_time(pid: int) -> int | None:
-    """When the process started (clock ticks since boot), None where unknown."""
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state letter, start time in clock ticks since boot) from /proc, None where unknown."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
+            stat_line = f.read()
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: count from its end.
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return int(fields[19])
+    fields = stat_line[stat_line.rfind(b")") + 2 :].split()
+    return fields[0].decode(), int(fields[19])
+
+
+def start_time(pid: int) -> int | None:
+    """When the process started (clock ticks since boot), None where unknown."""
+    info = _stat(pid)
+    return info[1] if info else None
 
 
 def process_alive(pid: int, started: int | None, boot: str | None) -> bool:
@@ -99,10 +105,13 @@ def process_alive(pid: int, started: int | None, boot: str | None) -> bool:
         return False
     except PermissionError:
         pass
-    if started is None:
-        return True  # cannot tell a reused pid apart: assume alive, so keep
-    now = start_time(pid)
-    return now is None or now == started
+    info = _stat(pid)
+    if info is None:
+        return True  # no /proc: cannot tell a reused pid apart, assume alive, so keep
+    state, now = info
+    if state in ("Z", "X"):
+        return False  # exited, not yet reaped (a container's pid 1 may never reap it)
+    return started is None or now == started
 
 
 # --- writing ---------------------------------------------------------------------
