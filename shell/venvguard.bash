@@ -35,23 +35,33 @@ if [[ $- == *i* ]]; then
   # After every command: settle runs whose supervisor is gone (kill -9, a closed
   # terminal), but only start Python when the journal holds such a run.
   __venvguard_hook() {
-    local status=$? entry pid
-    local -a entries=()
+    local status=$? entry pid failglob=
     if [[ ${VENVGUARD_DISABLE-} != 1 ]]; then
-      # failglob makes a glob without match an error: then there is nothing to do.
-      { entries=("${XDG_STATE_HOME:-${HOME-}/.local/state}"/venvguard/runs/*.json); } 2>/dev/null
-    fi
-    for entry in "${entries[@]}"; do
-      [[ -e $entry ]] || break
-      pid=${entry##*/}
-      pid=${pid%%.*}
-      if ! kill -0 "$pid" 2>/dev/null; then
-        if type -P venvguard >/dev/null; then
-          command venvguard _settle
-        fi
-        break
+      if shopt -q failglob; then # a glob without match would be an error
+        shopt -u failglob
+        failglob=1
       fi
-    done
+      local -a entries=("${XDG_STATE_HOME:-${HOME-}/.local/state}"/venvguard/runs/*.json)
+      if [[ -n $failglob ]]; then
+        shopt -s failglob
+      fi
+      for entry in "${entries[@]}"; do
+        [[ -e $entry ]] || break # no match: the pattern itself
+        pid=${entry##*/}
+        pid=${pid%%.*}
+        if ! kill -0 "$pid" 2>/dev/null; then
+          if type -P venvguard >/dev/null; then
+            command venvguard _settle
+          fi
+          break
+        fi
+      done
+    fi
+    # Hand $? on to later PROMPT_COMMAND entries (a prompt theme may show it), but
+    # not under set -e, where a non-zero return would end the shell.
+    if [[ $- == *e* ]]; then
+      return 0
+    fi
     return "$status"
   }
 

@@ -41,8 +41,8 @@ def main(args: list[str]) -> None:
 
         try:
             settle.orphans()
-        except OSError as e:
-            say(f"could not settle earlier runs ({e.strerror or e})")
+        except Exception as e:  # best effort: never in the way of the user's command
+            say(f"could not settle earlier runs ({e}); `venvguard clean` retries")
     run(args, cwd, plan)
 
 
@@ -105,8 +105,8 @@ def run(args: list[str], cwd: str, plan: tools.Plan) -> None:
         )
         try:
             finish(entry, outcome)
-        except OSError as e:
-            say(f"cleanup failed ({e.strerror or e}); `venvguard clean` will retry")
+        except Exception as e:  # whatever happens, the tool's status is passed on
+            say(f"cleanup failed ({e}); `venvguard clean` retries")
     pass_on(status)
 
 
