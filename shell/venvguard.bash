@@ -41,7 +41,7 @@ if [[ $- == *i* ]]; then
         shopt -u failglob
         failglob=1
       fi
-      local -a entries=("${XDG_STATE_HOME:-${HOME-}/.local/state}"/venvguard/runs/*.json)
+      local -a entries=("${XDG_STATE_HOME:-${HOME-}/.local/state}/venvguard/runs/${HOSTNAME-}"/*.json)
       if [[ -n $failglob ]]; then
         shopt -s failglob
       fi

@@ -10,7 +10,12 @@ if status is-interactive
     # Route one call: $argv[1] is the command, the rest its arguments.
     function __venvguard_run
         if test "$VENVGUARD_DISABLE" != 1; and __venvguard_guarded $argv; and command -q venvguard
-            command venvguard exec -- $argv
+            set argv venvguard exec -- $argv
+        end
+        # fish runs a function in the foreground even when its line ends with `&`:
+        # when the typed line sends this call to the background, do it from here.
+        if string match -qr -- '&\s*$' (status current-commandline)
+            command $argv &
         else
             command $argv
         end
@@ -38,7 +43,7 @@ if status is-interactive
         test "$VENVGUARD_DISABLE" = 1; and return
         set -l state $XDG_STATE_HOME
         test -n "$state"; or set state $HOME/.local/state
-        for entry in $state/venvguard/runs/*.json
+        for entry in $state/venvguard/runs/$hostname/*.json
             set -l pid (string split -f1 . (path basename $entry))
             if not test -d /proc/$pid
                 command -q venvguard; and command venvguard _settle
@@ -47,11 +52,22 @@ if status is-interactive
         end
     end
 
-    for __venvguard_name in uv virtualenv python python3
-        function $__venvguard_name --wraps $__venvguard_name --inherit-variable __venvguard_name
-            __venvguard_run $__venvguard_name $argv
+    function __venvguard_wrap
+        for name in $argv
+            function $name --wraps $name --inherit-variable name
+                __venvguard_run $name $argv
+            end
         end
     end
-    set -e __venvguard_name
+
+    __venvguard_wrap uv virtualenv
+
+    # The python wrappers come at the first prompt: fish's own first-start work runs
+    # `python3 ... &` (its completion generator) from a handler of that event that
+    # fires before this one, and it must find the real python3, not a function.
+    function __venvguard_wrap_pythons --on-event fish_prompt
+        functions -e __venvguard_wrap_pythons
+        __venvguard_wrap python python3
+    end
 
 end

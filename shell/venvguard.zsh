@@ -42,7 +42,7 @@ if [[ -o interactive ]]; then
     emulate -L zsh
     [[ ${VENVGUARD_DISABLE-} == 1 ]] && return ret
     local entry pid
-    for entry in ${XDG_STATE_HOME:-${HOME-}/.local/state}/venvguard/runs/*.json(N); do
+    for entry in ${XDG_STATE_HOME:-${HOME-}/.local/state}/venvguard/runs/${HOST-}/*.json(N); do
       pid=${${entry:t}%%.*}
       if ! kill -0 $pid 2>/dev/null; then
         [[ -x ${commands[venvguard]-} ]] && command venvguard _settle

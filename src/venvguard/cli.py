@@ -48,15 +48,19 @@ def init(shell: str = typer.Argument(None, help="bash, zsh or fish; guessed when
     raise typer.Exit(init_module.main([shell] if shell else []))
 
 
+EXEC_HELP = (
+    "Run a command under watch: venvguard exec -- uv sync. For scripts, Makefiles and CI."
+    "\n\nRemoves an environment the command created if it is interrupted or fails; keeps "
+    "(and reports) one that existed before. Exit status and signals are the command's."
+)
+
+
 @app.command(
     "exec",
+    help=EXEC_HELP,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
 def exec_(ctx: typer.Context):
-    """Run a command under watch: venvguard exec -- uv sync. For scripts, Makefiles and CI.
-
-    Removes an environment the command created if it is interrupted or fails; keeps (and reports) one that existed before. Exit status and signals are the command's.
-    """  # noqa: E501 (typer keeps a docstring's line breaks)
     from venvguard import supervisor
 
     supervisor.main(ctx.args)
@@ -155,10 +159,11 @@ def doctor():
     for shell, rc in _rc_files().items():
         if shutil.which(shell) is None:
             continue
-        has_line = _mentions_init(rc)
+        found_in = _file_with_init(rc)
         typer.echo(
-            f"{'ok  ' if has_line else 'info'}  {shell}: {show_path(rc)} "
-            f"{'has' if has_line else 'lacks'} the init line"
+            f"ok    {shell}: {show_path(found_in)} has the init line"
+            if found_in
+            else f"info  {shell}: no init line in {show_path(rc)}"
         )
     raise typer.Exit(1 if problems else 0)
 
@@ -180,17 +185,18 @@ def _rc_files() -> dict[str, str]:
     }
 
 
-def _mentions_init(rc: str) -> bool:
+def _file_with_init(rc: str) -> str | None:
+    """The rc file (or, for fish, conf.d file) that holds the init line, if any."""
     candidates = [rc]
     if rc.endswith("config.fish"):
         conf_d = os.path.join(os.path.dirname(rc), "conf.d")
         if os.path.isdir(conf_d):
-            candidates += [os.path.join(conf_d, n) for n in os.listdir(conf_d)]
+            candidates += sorted(os.path.join(conf_d, n) for n in os.listdir(conf_d))
     for path in candidates:
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
                 if "venvguard init" in f.read():
-                    return True
+                    return path
         except OSError:
             continue
-    return False
+    return None

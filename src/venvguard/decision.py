@@ -73,6 +73,7 @@ def decide(
     names: frozenset[str] | set[str] = frozenset(),
     protected: frozenset[str] | set[str] = frozenset(),
     busy: bool = False,
+    changed: bool = False,
 ) -> Verdict:
     """Decide for one target.
 
@@ -83,6 +84,8 @@ def decide(
     names     the entries at the top of the directory now (when it is one)
     protected paths never to remove: the current directories and their parents, $HOME, /
     busy      another live guarded run names the same path
+    changed   written after the run ended (a run cut short by a reboot, and an
+              environment made since): not the run's work
     """
     if outcome == FINISHED:
         return Verdict(NOTHING, "finished")
@@ -98,6 +101,8 @@ def decide(
         return Verdict(KEEP, "protected")
     if busy:
         return Verdict(KEEP, "busy")
+    if changed:
+        return Verdict(KEEP, "changed")
     if outcome == UNKNOWN:
         return Verdict(KEEP, "unknown")
     if now in (SYMLINK, FILE):

@@ -44,7 +44,7 @@ def python_versions(path: str) -> list[str]:
         except OSError:
             continue
         for name in names:
-            if name.startswith("python3.") and name[8:].isdigit():
+            if name.startswith("python3.") and name[8:].isascii() and name[8:].isdigit():
                 found.add(name)
     return sorted(found, key=lambda n: int(n[8:]))
 

@@ -1,11 +1,12 @@
 """The journal: one small file per guarded run, the marker the design rests on.
 
-`$XDG_STATE_HOME/venvguard/runs/<pid>.<token>.json` exists from before the tool
-starts until its cleanup is done, so an entry whose run is gone means the run
-did not finish. Its owner holds an flock on it for as long as it lives (the
+`$XDG_STATE_HOME/venvguard/runs/<host>/<pid>.<token>.json` exists from before
+the tool starts until its cleanup is done, so an entry whose run is gone means the
+run did not finish. Its owner holds an flock on it for as long as it lives (the
 kernel drops the lock when the owner dies, however it dies), so "is the owner
 alive" never rests on a pid that may have been reused. The pid in the file name
-lets the shell's prompt hook skip live runs with builtins alone.
+lets the shell's prompt hook skip live runs with builtins alone; the host in the
+path keeps another machine's runs (a home shared over NFS) out of its sight.
 """
 
 import fcntl
@@ -32,7 +33,9 @@ def state_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
 
 
 def runs_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
-    return os.path.join(state_dir(environ), "runs")
+    """This machine's journal: the hooks find it as runs/$HOSTNAME ($HOST, $hostname)."""
+    host = os.uname().nodename.replace("/", "_") or "localhost"
+    return os.path.join(state_dir(environ), "runs", host)
 
 
 def entry_name(pid: int, token: str) -> str:
@@ -75,6 +78,18 @@ def boot_id() -> str | None:
             return f.read().strip()
     except OSError:
         return None
+
+
+def boot_time() -> float | None:
+    """When this machine booted (seconds since the epoch), None where unknown."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            for line in f:
+                if line.startswith(b"btime "):
+                    return float(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -154,6 +169,7 @@ def create(data: dict, environ: "os._Environ[str] | dict[str, str]" = os.environ
     """Write a new entry atomically and lock it; raises OSError when the state dir is
     unwritable. The lock is taken before the entry becomes visible under its name."""
     directory = runs_dir(environ)
+    os.makedirs(os.path.dirname(directory), mode=0o700, exist_ok=True)
     os.makedirs(directory, mode=0o700, exist_ok=True)
     path = os.path.join(directory, entry_name(os.getpid(), data["token"]))
     tmp = os.path.join(directory, "." + os.path.basename(path) + ".tmp")
@@ -207,6 +223,17 @@ def validate(data: object) -> dict:
     for key, kind in checks.items():
         if not isinstance(data.get(key), kind):
             raise JournalError(f"field {key!r} missing or not a {kind.__name__}")
+    if not data["token"].isalnum():  # it names files beside the targets
+        raise JournalError("field 'token' is not alphanumeric")
+    if not all(isinstance(word, str) for word in data["argv"]):
+        raise JournalError("field 'argv' is not a list of strings")
+    for key in ("owner", "tool"):
+        pid_start = data[key]
+        if not (
+            len(pid_start) == 2 and type(pid_start[0]) is int
+            and (pid_start[1] is None or type(pid_start[1]) is int)
+        ):
+            raise JournalError(f"field {key!r} is not [pid, start time]")
     for target in data["targets"]:
         if not (
             isinstance(target, list) and len(target) == 2
@@ -221,7 +248,7 @@ def read(path: str) -> dict:
         with open(path, "rb") as f:
             raw = f.read(1 << 20)
         return validate(json.loads(raw))
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: absurdly deep nesting
         raise JournalError(f"not valid JSON ({e})") from None
     except OSError as e:
         raise JournalError(f"cannot be read ({e.strerror})") from None
@@ -251,7 +278,7 @@ def claim(path: str) -> Entry | None:
 
 
 def listing(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> list[str]:
-    """Journal file paths, oldest pid first; [] when there is no journal yet."""
+    """Journal file paths, sorted by name; [] when there is no journal yet."""
     directory = runs_dir(environ)
     try:
         names = os.listdir(directory)

@@ -44,20 +44,27 @@ def unlink_link(path: str) -> None:
 
 def delete_tree(trash: str) -> None:
     """Delete a set-aside environment, `pyvenv.cfg` last, so that a deletion cut
-    short still looks like an environment to every tool. Raises OSError."""
-    with os.scandir(trash) as entries:
-        names = [e.name for e in entries if e.name != "pyvenv.cfg"]
+    short still looks like an environment to every tool. What is already gone (a
+    concurrent `rm -rf`) counts as deleted. Raises OSError."""
+    try:
+        with os.scandir(trash) as entries:
+            names = [e.name for e in entries if e.name != "pyvenv.cfg"]
+    except FileNotFoundError:
+        return
     for name in names:
         path = os.path.join(trash, name)
-        if stat.S_ISDIR(os.lstat(path).st_mode):
-            _rmtree(path)
-        else:
-            os.unlink(path)
-    try:
-        os.unlink(os.path.join(trash, "pyvenv.cfg"))
-    except FileNotFoundError:
-        pass
-    os.rmdir(trash)
+        try:
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                _rmtree(path)
+            else:
+                os.unlink(path)
+        except FileNotFoundError:
+            pass
+    for last, remove in (("pyvenv.cfg", os.unlink), ("", os.rmdir)):
+        try:
+            remove(os.path.join(trash, last) if last else trash)
+        except FileNotFoundError:
+            pass
 
 
 def _rmtree(path: str) -> None:

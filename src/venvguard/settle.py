@@ -63,9 +63,21 @@ def message(verdict: decision.Verdict, shown: str, run: str, repair: str) -> str
         "busy": "another guarded run is using it",
         "unknown": f"{maybe}; `{repair}` repairs it",
         "foreign": "it holds files no environment tool writes",
+        "changed": f"it was written after {run} ended, by something else",
         "not-a-directory": f"it is not a directory; {maybe}",
     }
     return f"kept {shown} ({texts.get(reason, reason)})"
+
+
+def _written_since(path: str, moment: float) -> bool:
+    """Was the environment (its directory or its pyvenv.cfg) written at or after moment?"""
+    for candidate in (path, os.path.join(path, "pyvenv.cfg")):
+        try:
+            if os.lstat(candidate).st_mtime >= moment:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def conclude(entry: journal.Entry, outcome: str, *, background: bool = True) -> None:
@@ -83,6 +95,10 @@ def conclude(entry: journal.Entry, outcome: str, *, background: bool = True) -> 
     repair = data.get("repair") or show_command(argv, limit=200)
     trash: list[str] = []
     busy: set[str] | None = None
+    # A run from before a reboot ended at the latest when the machine went down:
+    # whatever was written at its paths since this boot began is somebody else's.
+    rebooted = data.get("boot") not in (None, journal.boot_id())
+    booted = journal.boot_time() if rebooted else None
     for index, (path, existed) in enumerate(data["targets"]):
         aside = removal.trash_path(path, token, index)
         if removal.is_trash(aside):  # a deletion that was cut short
@@ -98,6 +114,7 @@ def conclude(entry: journal.Entry, outcome: str, *, background: bool = True) -> 
             names=_names(path) if now == decision.DIR else set(),
             protected=protected,
             busy=path in (busy or ()),
+            changed=booted is not None and _written_since(path, booted),
         )
         shown = show_path(path, cwd)
         try:
@@ -162,9 +179,16 @@ def orphans(*, dry_run: bool = False) -> int:
             entry.release()  # another machine's run, on a shared home: not ours to judge
             continue
         if not _tool_gone(data):
+            # The tool outlives its supervisor: name the entry after the tool, so the
+            # prompt hooks see a live owner with builtins and start nothing until it ends.
+            try:
+                entry.rename_for(data["tool"][0])
+            except OSError:
+                pass
             entry.release()
             continue
-        outcome = decision.UNKNOWN if data["policy"] == decision.SIGNAL_DEATH else decision.CUT_SHORT
+        may_have_finished = data["policy"] == decision.SIGNAL_DEATH
+        outcome = decision.UNKNOWN if may_have_finished else decision.CUT_SHORT
         if dry_run:
             say(f"would settle {show_path(path)}: {show_command(data['argv'])} was cut short")
             entry.release()

@@ -11,9 +11,13 @@ environment are exec'd directly, so they cost one Python start and nothing else.
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
-from venvguard import decision, journal, tools
+from venvguard import tools
 from venvguard.messages import say, show_command, show_path
+
+if TYPE_CHECKING:
+    from venvguard.journal import Entry
 
 WATCHED = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
 # Python ignores these at start-up; an ignored signal survives exec, so the tool
@@ -36,6 +40,8 @@ def main(args: list[str]) -> None:
         plan = None
     if plan is None or not plan.targets:
         exec_tool(args)
+    from venvguard import journal  # only guarded runs need it
+
     if journal.listing():  # settling is rare: import it only then
         from venvguard import settle
 
@@ -65,6 +71,8 @@ def _exec_failed(program: str, error: OSError) -> None:
 
 
 def run(args: list[str], cwd: str, plan: tools.Plan) -> None:
+    from venvguard import decision, journal
+
     seen: list[int] = []
     for sig in WATCHED:
         # A signal the shell left ignored (a background job) stays ignored for the
@@ -110,8 +118,10 @@ def run(args: list[str], cwd: str, plan: tools.Plan) -> None:
     pass_on(status)
 
 
-def finish(entry: journal.Entry, outcome: str) -> None:
+def finish(entry: "Entry", outcome: str) -> None:
     """A finished run costs no more imports: only failures need settle's machinery."""
+    from venvguard import decision
+
     if outcome == decision.FINISHED:
         from venvguard import kept
 

@@ -6,7 +6,9 @@ uv's rules (checked against uv 0.13, see field-notes.md section 3):
   `--directory`), or the workspace that lists it as a member;
 - `UV_PROJECT_ENVIRONMENT` moves it (a relative value is taken against the
   workspace root); `--active` takes `VIRTUAL_ENV` instead;
-- `uv venv [PATH]` makes PATH, or `.venv` in the current directory;
+- `uv venv [PATH]` makes PATH; without one, the project environment when run at a
+  workspace root (so UV_PROJECT_ENVIRONMENT moves it), else `.venv` in the current
+  directory;
 - sync, add, remove, `version --bump`/`version VALUE` and run create the project
   environment; `--frozen`, `--no-sync`, `--dry-run`, `--check` and `--script` keep
   them off it, as do lock, tree, export and the rest.
@@ -31,7 +33,7 @@ VALUE_OPTIONS = frozenset(
         "--extra-index-url", "-f", "--find-links", "--index-strategy",
         "--keyring-provider", "--exclude-newer", "--exclude-newer-package",
         "--refresh-package", "--extra", "--group", "--only-group", "--no-group",
-        "--package", "--with", "--with-editable", "--with-requirements", "--env-file",
+        "--package", "-w", "--with", "--with-editable", "--with-requirements", "--env-file",
         "-P", "--upgrade-package", "--reinstall-package", "--no-build-package",
         "--no-binary-package", "--resolution", "--prerelease", "--fork-strategy",
         "--config-setting", "-C", "--no-build-isolation-package", "--python-platform",
@@ -88,10 +90,11 @@ def plan(args: list[str], cwd: str, environ: "os._Environ[str] | dict[str, str]"
     base = absolute(directory, cwd) if directory else cwd
 
     if command == "venv":
-        path = parsed.positionals[0] if parsed.positionals else ".venv"
-        return Plan([absolute(path, base)])
+        if parsed.positionals:
+            return Plan([absolute(parsed.positionals[0], base)])
+        return Plan([_venv_default(parsed, base, environ)])
 
-    if command not in PROJECT_COMMANDS or not _changes_project_env(parsed, environ):
+    if command not in PROJECT_COMMANDS or not _changes_project_env(parsed, base, environ):
         return None
     env = project_environment(parsed, base, environ)
     if env is None:
@@ -107,7 +110,20 @@ def _flag(parsed: Args, environ, option: str, variable: str) -> bool:
     return option in parsed.options or environ.get(variable, "") not in ("", "0", "false")
 
 
-def _changes_project_env(parsed: Args, environ) -> bool:
+def _venv_default(parsed: Args, base: str, environ) -> str:
+    """`uv venv` without PATH: the project environment when started at a workspace
+    root (so UV_PROJECT_ENVIRONMENT moves it), else `.venv` in the working directory."""
+    if not _flag(parsed, environ, "--no-project", "UV_NO_PROJECT"):
+        project = parsed.options.get("--project") or environ.get("UV_PROJECT")
+        start = absolute(project, base) if project else base
+        found = find_project(start)
+        if found is not None and workspace_root(found) == start:
+            custom = environ.get("UV_PROJECT_ENVIRONMENT")
+            return absolute(custom, start) if custom else os.path.join(start, ".venv")
+    return os.path.join(base, ".venv")
+
+
+def _changes_project_env(parsed: Args, base: str, environ) -> bool:
     command = parsed.command
     if "--script" in parsed.options or "--dry-run" in parsed.options:
         return False
@@ -127,7 +143,7 @@ def _changes_project_env(parsed: Args, environ) -> bool:
         if _flag(parsed, environ, "--isolated", "UV_ISOLATED"):
             return False
         first = parsed.positionals[0] if parsed.positionals else ""
-        return not (first.endswith(".py") and _has_script_metadata(first))
+        return not (first.endswith(".py") and _has_script_metadata(absolute(first, base)))
     return False
 
 

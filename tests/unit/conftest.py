@@ -1,0 +1,35 @@
+"""Shared fixtures for the unit tests: every test gets its own state directory and
+home, so nothing here ever reads or writes the real journal."""
+
+import subprocess
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(tmp_path, monkeypatch):
+    """A private XDG_STATE_HOME and HOME for each test; returns the state base."""
+    state = tmp_path / "state"
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return state
+
+
+@pytest.fixture
+def dead_pid():
+    """The pid of a process that has exited and been reaped."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+@pytest.fixture
+def live_child():
+    """A process that stays alive for the test; killed and reaped afterwards."""
+    child = subprocess.Popen(["sleep", "60"])
+    yield child
+    child.kill()
+    child.wait()
