@@ -60,8 +60,11 @@ def _module(args: list[str]) -> tuple[str | None, list[str]]:
     return None, []
 
 
-def _plan_venv(args: list[str], cwd: str) -> Plan | None:
-    dirs: list[str] = []
+def _positionals(args: list[str], values) -> list[str] | None:
+    """The words of an argparse command line that are not options or their values;
+    None when it only asks for help. `values(option, rest)` says how many of the
+    words after an option (without `=`) are its values."""
+    words: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
@@ -69,44 +72,44 @@ def _plan_venv(args: list[str], cwd: str) -> Plan | None:
         if arg in HELP:
             return None
         if arg == "--":
-            dirs.extend(args[i:])
+            words.extend(args[i:])
             break
         if arg.startswith("-"):
-            # argparse accepts any unambiguous prefix: --pro, --prom, ... --prompt
-            name = arg.partition("=")[0]
-            if "=" not in arg and len(name) >= 3 and "--prompt".startswith(name):
-                i += 1
+            if "=" not in arg:
+                i += values(arg, args[i:])
             continue
-        dirs.append(arg)
+        words.append(arg)
+    return words
+
+
+def _venv_values(option: str, _rest: list[str]) -> int:
+    # argparse accepts any unambiguous prefix: --pro, --prom, ... --prompt
+    return int(len(option) >= 3 and "--prompt".startswith(option))
+
+
+def _virtualenv_values(option: str, rest: list[str]) -> int:
+    if option == "--extra-search-dir":  # one or more; a last word is the destination
+        count = 1
+        while count < len(rest) - 1 and not rest[count].startswith("-"):
+            count += 1
+        return count
+    return int(option in VIRTUALENV_VALUE_OPTIONS)
+
+
+def _plan_venv(args: list[str], cwd: str) -> Plan | None:
+    dirs = _positionals(args, _venv_values)
     if not dirs:
         return None
     return Plan([absolute(d, cwd) for d in dirs])
 
 
 def plan_virtualenv(args: list[str], cwd: str) -> Plan | None:
-    dest = None
-    redirect = True
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        i += 1
-        if arg in HELP:
-            return None
-        if arg == "--no-venv-redirect":
-            redirect = False
-        if arg.startswith("-"):
-            if "=" not in arg and arg in VIRTUALENV_VALUE_OPTIONS:
-                i += 1
-            if arg == "--extra-search-dir":  # one or more; a last word is the destination
-                while i < len(args) - 1 and not args[i].startswith("-"):
-                    i += 1
-            continue
-        dest = arg
-    if dest is None:
+    words = _positionals(args, _virtualenv_values)
+    if not words:
         return None
-    path = absolute(dest, cwd)
+    path = absolute(words[-1], cwd)
     targets = [path]
     sibling = os.path.join(os.path.dirname(path), ".venv")
-    if redirect and sibling != path:
+    if "--no-venv-redirect" not in args and sibling != path:
         targets.append(sibling)
     return Plan(targets)
