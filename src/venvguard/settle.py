@@ -181,10 +181,11 @@ def orphans(*, dry_run: bool = False) -> int:
         if not _tool_gone(data):
             # The tool outlives its supervisor: name the entry after the tool, so the
             # prompt hooks see a live owner with builtins and start nothing until it ends.
-            try:
-                entry.rename_for(data["tool"][0])
-            except OSError:
-                pass
+            if not dry_run:
+                try:
+                    entry.rename_for(data["tool"][0])
+                except OSError:
+                    pass
             entry.release()
             continue
         may_have_finished = data["policy"] == decision.SIGNAL_DEATH

@@ -501,3 +501,16 @@ def test_a_venv_that_cannot_be_set_aside_is_kept_and_recorded(project, monkeypat
 )
 def test_describe_run_names_how_the_run_ended(outcome, words):
     assert settle.describe_run(outcome, ["/usr/bin/uv", "sync"]) == words
+
+
+def test_a_dry_run_leaves_an_entry_whose_tool_still_runs_under_its_name(
+    project, dead_pid, live_child, monkeypatch
+):
+    monkeypatch.setattr(settle, "TOOL_GRACE", 0.05)
+    env = make_env(project / ".venv")
+    entry = write_entry(dead_pid, targets=[(env, decision.ABSENT)],
+                        tool=[live_child.pid, journal.start_time(live_child.pid)])
+
+    assert settle.orphans(dry_run=True) == 0
+
+    assert os.path.exists(entry), "a dry run renamed the journal entry"
