@@ -10,7 +10,7 @@ import json
 import os
 import time
 
-from venvguard.journal import state_dir
+from venvguard.journal import Entry, state_dir
 
 
 def kept_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
@@ -66,6 +66,13 @@ def forget(paths: list[str]) -> None:
                 os.unlink(file)
             except OSError:
                 pass
+
+
+def finished(entry: Entry) -> None:
+    """A run that finished: its targets are whole again, so drop their records, and
+    its journal entry. Shared by the supervisor's light path and settle."""
+    forget([path for path, _existed in entry.data["targets"]])
+    entry.remove()
 
 
 def prune() -> list[dict]:

@@ -86,8 +86,7 @@ def conclude(entry: journal.Entry, outcome: str, *, background: bool = True) -> 
     data = entry.data
     argv, token = data["argv"], data["token"]
     if outcome == decision.FINISHED:
-        kept.forget([path for path, _existed in data["targets"]])
-        entry.remove()
+        kept.finished(entry)
         return
     cwd = os.getcwd() if os.path.isdir(".") else data["cwd"]
     protected = decision.protected_paths(data["cwd"], cwd, home=os.environ.get("HOME"))

@@ -125,8 +125,7 @@ def finish(entry: "Entry", outcome: str) -> None:
     if outcome == decision.FINISHED:
         from venvguard import kept
 
-        kept.forget([path for path, _existed in entry.data["targets"]])
-        entry.remove()
+        kept.finished(entry)
         return
     from venvguard import settle
 
