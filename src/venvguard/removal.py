@@ -60,11 +60,14 @@ def delete_tree(trash: str) -> None:
                 os.unlink(path)
         except FileNotFoundError:
             pass
-    for last, remove in (("pyvenv.cfg", os.unlink), ("", os.rmdir)):
-        try:
-            remove(os.path.join(trash, last) if last else trash)
-        except FileNotFoundError:
-            pass
+    try:
+        os.unlink(os.path.join(trash, "pyvenv.cfg"))
+    except FileNotFoundError:
+        pass
+    try:
+        os.rmdir(trash)
+    except FileNotFoundError:
+        pass
 
 
 def _rmtree(path: str) -> None:
