@@ -114,12 +114,10 @@ def _venv_default(parsed: Args, base: str, environ) -> str:
     """`uv venv` without PATH: the project environment when started at a workspace
     root (so UV_PROJECT_ENVIRONMENT moves it), else `.venv` in the working directory."""
     if not _flag(parsed, environ, "--no-project", "UV_NO_PROJECT"):
-        project = parsed.options.get("--project") or environ.get("UV_PROJECT")
-        start = absolute(project, base) if project else base
+        start = _project_start(parsed, base, environ)
         found = find_project(start)
         if found is not None and workspace_root(found) == start:
-            custom = environ.get("UV_PROJECT_ENVIRONMENT")
-            return absolute(custom, start) if custom else os.path.join(start, ".venv")
+            return _root_environment(start, environ)
     return os.path.join(base, ".venv")
 
 
@@ -162,16 +160,23 @@ def project_environment(parsed: Args, base: str, environ) -> str | None:
         active = environ.get("VIRTUAL_ENV")
         if active:
             return absolute(active, base)
-    project = parsed.options.get("--project") or environ.get("UV_PROJECT")
-    start = absolute(project, base) if project else base
-    project_dir = find_project(start)
+    project_dir = find_project(_project_start(parsed, base, environ))
     if project_dir is None:
         return None
-    root = workspace_root(project_dir)
+    return _root_environment(workspace_root(project_dir), environ)
+
+
+def _project_start(parsed: Args, base: str, environ) -> str:
+    """Where uv starts looking for the project: --project (or UV_PROJECT), else base."""
+    project = parsed.options.get("--project") or environ.get("UV_PROJECT")
+    return absolute(project, base) if project else base
+
+
+def _root_environment(root: str, environ) -> str:
+    """A workspace root's environment: UV_PROJECT_ENVIRONMENT (relative: against the
+    root), else root/.venv."""
     custom = environ.get("UV_PROJECT_ENVIRONMENT")
-    if custom:
-        return absolute(custom, root)
-    return os.path.join(root, ".venv")
+    return absolute(custom, root) if custom else os.path.join(root, ".venv")
 
 
 def find_project(start: str) -> str | None:
