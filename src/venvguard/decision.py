@@ -1,10 +1,10 @@
 """What to do with one environment path once a guarded run has ended.
 
 A pure function of the journal entry, how the run ended and what is on disk now,
-so that every rule can be tested without a disk. When unsure, keep.
+so that every rule can be tested without a disk. Removal is an allowlist: only a
+directory shaped like the environment its tool writes is removed, and anything
+else is kept with the reason said. When unsure, keep (docs/policy.md).
 """
-
-import os
 
 # How a run ended, from the environment's point of view.
 FINISHED = "finished"  # exit 0, or (uv run) the tool handed over to the user's program
@@ -17,101 +17,144 @@ UNKNOWN = "unknown"  # the supervisor is gone and the run may have finished (uv 
 ANY_FAILURE = "exit"  # any non-zero exit or signal: uv sync, python -m venv, ...
 SIGNAL_DEATH = "signal"  # only the tool dying of a signal: uv run, which hands over to
 #                          the user's program once the environment is complete
+POLICIES = frozenset({ANY_FAILURE, SIGNAL_DEATH})
 
 # What to do.
 NOTHING = "nothing"  # leave it and say nothing
-KEEP = "keep"  # leave it and tell the user it may be incomplete
+KEEP = "keep"  # leave it and tell the user why
 REMOVE = "remove"  # set the directory aside and delete it
-UNLINK = "unlink"  # remove the link or redirect file itself, never what it points to
+UNLINK = "unlink"  # remove the redirect file
 
 # What is at a path (os.lstat, never following a link).
 ABSENT, DIR, SYMLINK, FILE, OTHER = "absent", "dir", "symlink", "file", "other"
 
-# Names that no environment tool writes at the top of an environment: a directory
-# holding one of them is somebody's project or repository, whoever made it.
-FOREIGN_MARKERS = frozenset(
+# The top-level entries an environment tool writes into an environment (venv,
+# virtualenv and uv write the first ones; installers add scripts to bin/, data
+# files to share/, etc/ and man/, pip's editable VCS checkouts to src/).
+ENV_ENTRIES = frozenset(
     {
-        ".git",
-        ".hg",
-        ".svn",
-        "pyproject.toml",
-        "setup.py",
-        "setup.cfg",
-        "uv.lock",
-        "poetry.lock",
-        "Pipfile",
-        "requirements.txt",
+        "pyvenv.cfg", "bin", "lib", "lib64", "include", "share", "etc", "man", "src",
+        ".gitignore", "CACHEDIR.TAG", ".lock",
     }
 )
+# What each tool has written before pyvenv.cfg, so may leave when cut that early.
+# `python -m venv` writes only directories before it, so its early shape holds no file.
+EARLY_ENTRIES = {
+    "uv": frozenset({"CACHEDIR.TAG", ".gitignore", "bin", "lib", "lib64", "include"}),
+    "venv": frozenset({"bin", "include", "lib", "lib64"}),
+    "virtualenv": frozenset({"bin", "include", "lib", "lib64", "CACHEDIR.TAG", ".gitignore"}),
+}
+REDIRECT = "redirect"  # virtualenv's `.venv` redirect file: only ever a small file
+REDIRECT_MAX = 4096
+
+
+class Disk:
+    """What is at a target now, as removal.inspect sees it through descriptors."""
+
+    __slots__ = ("has_files", "kind", "mine", "names", "pyvenv_cfg", "size")
+
+    def __init__(self, kind: str, *, names: frozenset[str] = frozenset(),
+                 pyvenv_cfg: bool = False, has_files: bool = False, mine: bool = True,
+                 size: int = 0) -> None:
+        self.kind = kind  # ABSENT, DIR, SYMLINK, FILE, OTHER
+        self.names = names  # the top-level entries of a directory
+        self.pyvenv_cfg = pyvenv_cfg  # pyvenv.cfg is there, a regular file
+        self.has_files = has_files  # a regular file anywhere below (looked at only early)
+        self.mine = mine  # owned by the user venvguard runs as
+        self.size = size  # of a file
+
+    def __repr__(self) -> str:
+        return (f"Disk({self.kind!r}, names={sorted(self.names)!r}, "
+                f"pyvenv_cfg={self.pyvenv_cfg}, has_files={self.has_files}, mine={self.mine})")
 
 
 class Verdict:
-    """An action and the reason for it, as a short word the messages spell out."""
+    """An action and the reason for it, as a short word the messages spell out;
+    `detail` names the entry behind a `foreign` reason."""
 
-    __slots__ = ("action", "reason")
+    __slots__ = ("action", "detail", "reason")
 
-    def __init__(self, action: str, reason: str) -> None:
+    def __init__(self, action: str, reason: str, detail: str = "") -> None:
         self.action = action
         self.reason = reason
+        self.detail = detail
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Verdict) and (self.action, self.reason) == (
-            other.action,
-            other.reason,
+        return isinstance(other, Verdict) and (self.action, self.reason, self.detail) == (
+            other.action, other.reason, other.detail,
         )
 
     def __repr__(self) -> str:
-        return f"Verdict({self.action!r}, {self.reason!r})"
+        return f"Verdict({self.action!r}, {self.reason!r}, {self.detail!r})"
+
+
+def shape_problem(shape: str, disk: Disk) -> Verdict | None:
+    """Why what is on disk is not the environment `shape`'s tool writes, or None."""
+    if shape == REDIRECT:
+        if disk.kind != FILE or disk.size > REDIRECT_MAX:
+            return Verdict(KEEP, "not-a-redirect")
+        return None
+    if disk.kind == SYMLINK:
+        return Verdict(KEEP, "link")
+    if disk.kind != DIR:
+        return Verdict(KEEP, "not-a-directory")
+    unknown = sorted(disk.names - ENV_ENTRIES)
+    if unknown:
+        return Verdict(KEEP, "foreign", unknown[0])
+    if disk.pyvenv_cfg or not disk.names:
+        return None
+    early = EARLY_ENTRIES.get(shape, frozenset())
+    if disk.names <= early and not (shape == "venv" and disk.has_files):
+        return None
+    return Verdict(KEEP, "no-pyvenv-cfg")
 
 
 def decide(
     *,
-    path: str,
     existed: str,
     outcome: str,
-    now: str,
-    names: frozenset[str] | set[str] = frozenset(),
-    protected: frozenset[str] | set[str] = frozenset(),
+    shape: str,
+    disk: Disk,
+    protected: bool = False,
     busy: bool = False,
     changed: bool = False,
+    parent_moved: bool = False,
+    planned: bool = True,
 ) -> Verdict:
     """Decide for one target.
 
-    path      absolute, normalised target path
-    existed   what was at the path before the run (ABSENT, DIR, SYMLINK, FILE, OTHER)
-    outcome   how the run ended (FINISHED ... UNKNOWN)
-    now       what is at the path now
-    names     the entries at the top of the directory now (when it is one)
-    protected paths never to remove: the current directories and their parents, $HOME, /
-    busy      another live guarded run names the same path
-    changed   written after the run ended (a run cut short by a reboot, and an
-              environment made since): not the run's work
+    existed       what was at the path before the run (ABSENT, DIR, SYMLINK, FILE, OTHER)
+    outcome       how the run ended (FINISHED ... UNKNOWN)
+    shape         the tool whose environment this is ("uv", "venv", ...) or REDIRECT
+    disk          what is at the path now
+    protected     it is a current directory or one of its parents, $HOME or /
+    busy          another live guarded run names the same path
+    changed       written after the run ended: not the run's work
+    parent_moved  the way to it is not the one the run started with (a directory above
+                  it renamed or swapped for a link): it is not reached safely
+    planned       the run's own command names this target (a forged entry's may not)
     """
     if outcome == FINISHED:
         return Verdict(NOTHING, "finished")
-    if now == ABSENT:
+    if disk.kind == ABSENT:
         return Verdict(NOTHING, "absent")
     if existed != ABSENT:
         # Tools fail before touching an environment on ordinary errors; only an
         # interrupted run is worth a word about one that was already there.
-        if outcome == FAILED:
+        if outcome == FAILED or shape == REDIRECT:  # virtualenv leaves one it found
             return Verdict(NOTHING, "existed")
         return Verdict(KEEP, "existed")
-    if path in protected or path == os.sep:
-        return Verdict(KEEP, "protected")
-    if busy:
-        return Verdict(KEEP, "busy")
-    if changed:
-        return Verdict(KEEP, "changed")
-    if outcome == UNKNOWN:
-        return Verdict(KEEP, "unknown")
-    if now in (SYMLINK, FILE):
-        return Verdict(UNLINK, "created")
-    if now != DIR:
-        return Verdict(KEEP, "not-a-directory")
-    if names & FOREIGN_MARKERS:
-        return Verdict(KEEP, "foreign")
-    return Verdict(REMOVE, "created")
+    for reason, true in (
+        ("unplanned", not planned), ("protected", protected), ("parent-moved", parent_moved),
+        ("busy", busy), ("changed", changed), ("unknown", outcome == UNKNOWN),
+        ("not-mine", not disk.mine),
+    ):
+        if true:
+            return Verdict(KEEP, reason)
+    problem = shape_problem(shape, disk)
+    if problem is not None:
+        return problem
+    return Verdict(UNLINK if shape == REDIRECT else REMOVE, "created")
 
 
 def classify(*, exit_code: int, died_of_signal: bool, signals_seen: bool, policy: str) -> str:
@@ -129,11 +172,11 @@ def classify(*, exit_code: int, died_of_signal: bool, signals_seen: bool, policy
     return FAILED
 
 
-def protected_paths(*dirs: str, home: str | None = None) -> frozenset[str]:
-    """Each directory with all its parents, plus $HOME: never removed."""
-    out: set[str] = {os.sep}
-    for d in (*dirs, home):
+def protected_paths(*dirs: str | None) -> frozenset[str]:
+    """Each directory with all its parents, and /: never removed."""
+    out: set[str] = {"/"}
+    for d in dirs:
         while d and d not in out:
             out.add(d)
-            d = os.path.dirname(d)
+            d = d.rsplit("/", 1)[0] or "/"
     return frozenset(out)

@@ -7,35 +7,60 @@ kernel drops the lock when the owner dies, however it dies), so "is the owner
 alive" never rests on a pid that may have been reused. The pid in the file name
 lets the shell's prompt hook skip live runs with builtins alone; the host in the
 path keeps another machine's runs (a home shared over NFS) out of its sight.
+
+Everything read back is distrusted: only private regular files of ours, opened
+without blocking, of bounded size, with every field checked (docs/policy.md).
 """
 
+import errno
 import fcntl
 import json
+import math
 import os
 import stat
 import time
 
-from venvguard import decision
+from venvguard import decision, processes
 
-FORMAT = 1
+FORMAT = 2
 SUFFIX = ".json"
+MAX_SIZE = 64 * 1024  # an entry is well under 4 KiB; a larger file is not ours
+SHAPES = frozenset({*decision.EARLY_ENTRIES, decision.REDIRECT})
+KINDS = frozenset(
+    {decision.ABSENT, decision.DIR, decision.SYMLINK, decision.FILE, decision.OTHER}
+)
 
 
 class JournalError(Exception):
     """An entry that cannot be read: reported in one line, never acted upon."""
 
 
+class StateError(OSError):
+    """The state directory cannot hold a journal: the run goes on unguarded."""
+
+
 def state_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
-    base = environ.get("XDG_STATE_HOME") or os.path.join(
-        environ.get("HOME") or os.path.expanduser("~"), ".local", "state"
-    )
-    return os.path.join(base, "venvguard")
+    """$XDG_STATE_HOME/venvguard; a relative XDG_STATE_HOME is ignored, as the XDG
+    spec says, so that the journal never lands inside a project."""
+    base = environ.get("XDG_STATE_HOME") or ""
+    if not os.path.isabs(base):
+        home = environ.get("HOME") or ""
+        if not os.path.isabs(home):
+            home = os.path.expanduser("~")
+        base = os.path.join(home, ".local", "state")
+    return os.path.join(clean_path(base), "venvguard")
 
 
 def runs_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
     """This machine's journal: the hooks find it as runs/$HOSTNAME ($HOST, $hostname)."""
     host = os.uname().nodename.replace("/", "_") or "localhost"
     return os.path.join(state_dir(environ), "runs", host)
+
+
+def clean_path(path: str) -> str:
+    """An absolute path in its one normal spelling (`//home/me` is `/home/me`)."""
+    path = os.path.normpath(path)
+    return "/" + path.lstrip("/") if path.startswith("//") else path
 
 
 def entry_name(pid: int, token: str) -> str:
@@ -47,15 +72,15 @@ def parse_name(name: str) -> tuple[int, str] | None:
     if not name.endswith(SUFFIX):
         return None
     pid, _, token = name[: -len(SUFFIX)].partition(".")
-    if not (pid.isdigit() and token and token.isalnum()):
+    if not (pid.isascii() and pid.isdigit() and token.isascii() and token.isalnum()):
         return None
     return int(pid), token
 
 
-def path_kind(path: str) -> str:
+def path_kind(path: str, dir_fd: int | None = None) -> str:
     """What is at a path, never following a link: the vocabulary of decision.py."""
     try:
-        mode = os.lstat(path).st_mode
+        mode = os.lstat(path, dir_fd=dir_fd).st_mode
     except FileNotFoundError:
         return decision.ABSENT
     except OSError:
@@ -67,66 +92,6 @@ def path_kind(path: str) -> str:
     if stat.S_ISREG(mode):
         return decision.FILE
     return decision.OTHER
-
-
-# --- who is running --------------------------------------------------------------
-
-
-def boot_id() -> str | None:
-    try:
-        with open("/proc/sys/kernel/random/boot_id") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def boot_time() -> float | None:
-    """When this machine booted (seconds since the epoch), None where unknown."""
-    try:
-        with open("/proc/stat", "rb") as f:
-            for line in f:
-                if line.startswith(b"btime "):
-                    return float(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state letter, start time in clock ticks since boot) from /proc, None where unknown."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat_line = f.read()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: count from its end.
-    fields = stat_line[stat_line.rfind(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[19])
-
-
-def start_time(pid: int) -> int | None:
-    """When the process started (clock ticks since boot), None where unknown."""
-    info = _stat(pid)
-    return info[1] if info else None
-
-
-def process_alive(pid: int, started: int | None, boot: str | None) -> bool:
-    """Is this very process (not a later one with the same pid) still running?"""
-    if boot is not None and boot != boot_id():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    info = _stat(pid)
-    if info is None:
-        return True  # no /proc: cannot tell a reused pid apart, assume alive, so keep
-    state, now = info
-    if state in ("Z", "X"):
-        return False  # exited, not yet reaped (a container's pid 1 may never reap it)
-    return started is None or now == started
 
 
 # --- writing ---------------------------------------------------------------------
@@ -165,18 +130,47 @@ class Entry:
         os.close(self.fd)
 
 
+def private_dir(path: str) -> None:
+    """Make `path` (and its parents) if needed, and make sure it is a directory of
+    ours that nobody else can write: a journal elsewhere could be forged."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        info = os.lstat(path)
+    except OSError as e:
+        raise StateError(e.errno, f"{path}: {e.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise StateError(errno.ENOTDIR, f"{path} is not a directory")
+    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise StateError(errno.EPERM, f"{path} is not private (owner or mode)")
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte or raise: a short write (a full disk) is an error."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, "short write")
+        view = view[written:]
+
+
+def entry_path(token: str, environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
+    """Where this process's entry for run `token` is written."""
+    return os.path.join(runs_dir(environ), entry_name(os.getpid(), token))
+
+
 def create(data: dict, environ: "os._Environ[str] | dict[str, str]" = os.environ) -> Entry:
-    """Write a new entry atomically and lock it; raises OSError when the state dir is
-    unwritable. The lock is taken before the entry becomes visible under its name."""
+    """Write a new entry atomically and lock it; raises OSError (StateError) when the
+    state dir cannot hold it. The lock is taken before the entry is visible."""
     directory = runs_dir(environ)
-    os.makedirs(os.path.dirname(directory), mode=0o700, exist_ok=True)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    path = os.path.join(directory, entry_name(os.getpid(), data["token"]))
+    private_dir(os.path.dirname(os.path.dirname(directory)))
+    private_dir(directory)
+    path = entry_path(data["token"], environ)
     tmp = os.path.join(directory, "." + os.path.basename(path) + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, json.dumps(data, separators=(",", ":")).encode())
+        write_all(fd, json.dumps(data, separators=(",", ":")).encode())
         os.fsync(fd)
         os.rename(tmp, path)
     except BaseException:
@@ -189,18 +183,24 @@ def create(data: dict, environ: "os._Environ[str] | dict[str, str]" = os.environ
     return Entry(path, fd, data)
 
 
-def new_data(*, argv: list[str], cwd: str, targets: list[list[str]], policy: str,
-             repair: str | None, tool_pid: int, token: str) -> dict:
+def new_data(*, argv: list[str], cwd: str, environ: dict[str, str], targets: list[dict],
+             policy: str, repair: str | None, tool_pid: int, watchdog: int | None,
+             token: str) -> dict:
+    """The entry of a run that is about to start. `environ` holds the variables its
+    plan read, so that a later settle can check the targets against the command."""
+    boot = processes.boot_id()
     return {
         "venvguard": FORMAT,
         "token": token,
         "host": os.uname().nodename,
-        "boot": boot_id(),
-        "owner": [os.getpid(), start_time(os.getpid())],
-        "tool": [tool_pid, start_time(tool_pid)],
+        "boot": boot,
+        "owner": [os.getpid(), processes.start_time(os.getpid())],
+        "tool": [tool_pid, processes.start_time(tool_pid)],
+        "watchdog": None if watchdog is None else [watchdog, processes.start_time(watchdog)],
         "started": time.time(),
         "cwd": cwd,
         "argv": argv,
+        "environ": environ,
         "targets": targets,
         "policy": policy,
         "repair": repair,
@@ -208,6 +208,35 @@ def new_data(*, argv: list[str], cwd: str, targets: list[list[str]], policy: str
 
 
 # --- reading ---------------------------------------------------------------------
+
+
+def _pid_start(value: object, key: str, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not (
+        isinstance(value, list) and len(value) == 2 and type(value[0]) is int
+        and 0 < value[0] < processes.PID_MAX
+        and (value[1] is None or (type(value[1]) is int and value[1] >= 0))
+    ):
+        raise JournalError(f"field {key!r} is not [pid, start time]")
+
+
+def _target(target: object) -> None:
+    if not isinstance(target, dict):
+        raise JournalError("a target is not an object")
+    path, anchor = target.get("path"), target.get("anchor")
+    if not (isinstance(path, str) and os.path.isabs(path) and clean_path(path) == path
+            and "\0" not in path and path != "/"):
+        raise JournalError("a target path is not absolute and normalised")
+    if target.get("existed") not in KINDS or target.get("shape") not in SHAPES:
+        raise JournalError("a target's kind or shape is unknown")
+    if anchor is not None and not (
+        isinstance(anchor, list) and len(anchor) == 3 and isinstance(anchor[0], str)
+        and clean_path(anchor[0]) == anchor[0] and os.path.isabs(anchor[0])
+        and path.startswith(anchor[0].rstrip("/") + "/")
+        and all(type(x) is int and x >= 0 for x in anchor[1:])
+    ):
+        raise JournalError("a target's anchor is not [directory above it, device, inode]")
 
 
 def validate(data: object) -> dict:
@@ -218,70 +247,136 @@ def validate(data: object) -> dict:
         raise JournalError(f"format {data.get('venvguard')!r}, expected {FORMAT}")
     checks = {
         "token": str, "host": str, "cwd": str, "argv": list, "targets": list,
-        "owner": list, "tool": list, "policy": str,
+        "policy": str, "environ": dict,
     }
     for key, kind in checks.items():
         if not isinstance(data.get(key), kind):
             raise JournalError(f"field {key!r} missing or not a {kind.__name__}")
-    if not data["token"].isalnum():  # it names files beside the targets
-        raise JournalError("field 'token' is not alphanumeric")
-    if not all(isinstance(word, str) for word in data["argv"]):
+    token = data["token"]
+    if not (token.isascii() and token.isalnum() and len(token) <= 64):
+        raise JournalError("field 'token' is not a short alphanumeric word")
+    if not data["argv"] or not all(isinstance(w, str) and "\0" not in w for w in data["argv"]):
         raise JournalError("field 'argv' is not a list of strings")
-    for key in ("owner", "tool"):
-        pid_start = data[key]
-        if not (
-            len(pid_start) == 2 and type(pid_start[0]) is int
-            and (pid_start[1] is None or type(pid_start[1]) is int)
-        ):
-            raise JournalError(f"field {key!r} is not [pid, start time]")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in data["environ"].items()):
+        raise JournalError("field 'environ' is not a table of strings")
+    if not os.path.isabs(data["cwd"]) or data["policy"] not in decision.POLICIES:
+        raise JournalError("field 'cwd' or 'policy' is off")
+    started = data.get("started")
+    if not (type(started) in (int, float) and math.isfinite(started) and started >= 0):
+        raise JournalError("field 'started' is not a time")
+    if not (data.get("repair") is None or isinstance(data["repair"], str)):
+        raise JournalError("field 'repair' is not a string")
+    if not (data.get("boot") is None or isinstance(data["boot"], str)):
+        raise JournalError("field 'boot' is not a string")
+    _pid_start(data.get("owner"), "owner")
+    _pid_start(data.get("tool"), "tool")
+    _pid_start(data.get("watchdog"), "watchdog", optional=True)
     for target in data["targets"]:
-        if not (
-            isinstance(target, list) and len(target) == 2
-            and all(isinstance(x, str) for x in target) and os.path.isabs(target[0])
-        ):
-            raise JournalError("a target is not [absolute path, kind]")
+        _target(target)
     return data
+
+
+def _read_fd(fd: int) -> dict:
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise JournalError("not a regular file")
+    if info.st_uid != os.geteuid():
+        raise JournalError(f"owned by another user (uid {info.st_uid})")
+    if info.st_size > MAX_SIZE:
+        raise JournalError(f"too large ({info.st_size} bytes)")
+    chunks = []
+    while True:
+        chunk = os.read(fd, MAX_SIZE + 1)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if sum(map(len, chunks)) > MAX_SIZE:
+            raise JournalError("too large")
+    try:
+        return validate(json.loads(b"".join(chunks)))
+    except (ValueError, RecursionError) as e:  # RecursionError: absurdly deep nesting
+        raise JournalError(f"not valid JSON ({e})") from None
+
+
+def _open(path: str) -> int:
+    """Open an entry without ever blocking (a FIFO) or following a link."""
+    return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
 
 
 def read(path: str) -> dict:
     try:
-        with open(path, "rb") as f:
-            raw = f.read(1 << 20)
-        return validate(json.loads(raw))
-    except (ValueError, RecursionError) as e:  # RecursionError: absurdly deep nesting
-        raise JournalError(f"not valid JSON ({e})") from None
+        fd = _open(path)
     except OSError as e:
         raise JournalError(f"cannot be read ({e.strerror})") from None
-
-
-def claim(path: str) -> Entry | None:
-    """Lock an entry whose owner is gone; None while its owner still holds it.
-    Raises JournalError when the locked entry cannot be read."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        return _read_fd(fd)
+    except OSError as e:
+        raise JournalError(f"cannot be read ({e.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def claim(path: str, wait: float = 0.0) -> Entry | None:
+    """Lock an entry whose owner is gone; None while its owner still holds it (after
+    waiting up to `wait` seconds for it to let go). Raises JournalError when the
+    entry is not a readable entry of ours."""
+    try:
+        fd = _open(path)
     except FileNotFoundError:
         return None
+    except OSError as e:
+        raise JournalError(f"cannot be opened ({e.strerror})") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    # The owner may have finished and removed the entry just before we locked it.
-    if not os.path.exists(path):
-        os.close(fd)
-        return None
-    try:
-        return Entry(path, fd, read(path))
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise JournalError("not a regular file")
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return None
+                time.sleep(0.01)
+        # The owner may have finished and removed the entry just before we locked it.
+        try:
+            now = os.lstat(path)
+        except FileNotFoundError:
+            os.close(fd)
+            return None
+        if not os.path.samestat(now, info):
+            os.close(fd)
+            return None
+        return Entry(path, fd, _read_fd(fd))
     except JournalError:
         os.close(fd)
         raise
+    except OSError as e:
+        os.close(fd)
+        raise JournalError(f"cannot be read ({e.strerror})") from None
 
 
 def listing(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> list[str]:
-    """Journal file paths, sorted by name; [] when there is no journal yet."""
+    """Journal file paths, sorted by name; [] when there is no journal (or none that
+    can be read: the supervisor then says so when it tries to write its entry)."""
     directory = runs_dir(environ)
     try:
         names = os.listdir(directory)
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:
         return []
     return sorted(os.path.join(directory, n) for n in names if parse_name(n))
+
+
+def heartbeat_bound(path: str) -> float | None:
+    """The latest time the run can have ended by the entry's heartbeat (its watchdog
+    touches it every HEARTBEAT seconds while the supervisor lives), None if unknown."""
+    try:
+        return os.lstat(path).st_mtime + HEARTBEAT + SLACK
+    except OSError:
+        return None
+
+
+HEARTBEAT = 1.0  # seconds between a watchdog's touches of its run's entry
+SLACK = 1.0  # how long a tool may take to die after its supervisor

@@ -69,10 +69,11 @@ def forget(paths: list[str]) -> None:
 
 
 def finished(entry: Entry) -> None:
-    """A run that finished: its targets are whole again, so drop their records, and
-    its journal entry. Shared by the supervisor's light path and settle."""
-    forget([path for path, _existed in entry.data["targets"]])
+    """A run that finished: delete its journal entry first (an entry left behind would
+    be taken for a run cut short), then drop its targets' records, which are whole
+    again. Shared by the supervisor's light path and settle."""
     entry.remove()
+    forget([target["path"] for target in entry.data["targets"]])
 
 
 def prune() -> list[dict]:

@@ -1,91 +1,246 @@
-"""Removing an environment: set it aside in one atomic step, then delete it.
+"""Removing an environment: set it aside in one atomic step, then delete it, never
+following a link.
 
-The rename makes the environment vanish at once (no tool or IDE sees half of
-it) and gives the remains a name that says whose they are, so a deletion cut
-short is found and finished later. The deletion itself runs in a detached
-child, so the prompt comes back at once however large the environment is.
+Every step works through descriptors: the target's parent directory is held open
+(by the supervisor from before the run), the target is opened with O_NOFOLLOW and
+inspected through that descriptor, renamed aside relative to the parent, checked
+to be the very directory inspected, and its contents deleted through descriptors.
+A symlink swapped in anywhere on the way is at most unlinked itself, never
+followed. The rename makes the environment vanish at once, and its name says whose
+it is, so a deletion cut short is found and finished later; the deletion itself runs
+in a detached child, so the prompt comes back at once however large it is.
 """
 
+import errno
 import os
 import stat
 
+from venvguard.decision import ABSENT, DIR, FILE, OTHER, SYMLINK, Disk
+
 TRASH_PREFIX = ".venvguard-removing-"
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def trash_path(path: str, token: str, index: int) -> str:
-    """Where target number `index` of run `token` is set aside: beside it, so the
-    rename never crosses a file system."""
-    return os.path.join(os.path.dirname(path), f"{TRASH_PREFIX}{token}-{index}")
+class Moved(OSError):
+    """What was renamed is not what was inspected: it was put back, and is kept."""
 
 
-def is_trash(path: str) -> bool:
-    """A directory we set aside ourselves: our name, and a real directory."""
-    if not os.path.basename(path).startswith(TRASH_PREFIX):
-        return False
+def trash_name(token: str, index: int) -> str:
+    """The name target number `index` of run `token` is set aside under, beside the
+    target (so the rename never crosses a file system)."""
+    return f"{TRASH_PREFIX}{token}-{index}"
+
+
+def hold_anchor(path: str) -> tuple[int, list]:
+    """Open the nearest existing directory above `path` (its parent, unless the tool
+    is to make that too): (descriptor, [its path, device, inode]). OSError."""
+    directory = os.path.dirname(path)
+    while True:
+        try:
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            break
+        except (FileNotFoundError, NotADirectoryError):
+            if directory == "/":
+                raise
+            directory = os.path.dirname(directory)
+    info = os.fstat(fd)
+    return fd, [directory, info.st_dev, info.st_ino]
+
+
+def open_anchor(anchor: list) -> int | None:
+    """Open a recorded anchor again; None unless it is still the same directory."""
     try:
-        return stat.S_ISDIR(os.lstat(path).st_mode)
+        fd = os.open(anchor[0], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    info = os.fstat(fd)
+    if [info.st_dev, info.st_ino] != anchor[1:]:
+        os.close(fd)
+        return None
+    return fd
+
+
+def anchor_in_place(fd: int, anchor: list) -> bool:
+    """Is the directory at the anchor's path still the one held (nothing renamed or
+    swapped for a link on the way to it during the run)?"""
+    try:
+        return os.path.samestat(os.stat(anchor[0]), os.fstat(fd))
     except OSError:
         return False
 
 
-def set_aside(path: str, trash: str) -> None:
-    """Rename a directory aside; refuses (OSError) unless it is still a real directory."""
-    if not stat.S_ISDIR(os.lstat(path).st_mode):
-        raise NotADirectoryError(f"{path} is no longer a directory")
-    os.rename(path, trash)
+def open_parent(fd: int, anchor_path: str, path: str) -> int:
+    """Open `path`'s parent from the held anchor, one name at a time and never
+    through a link: a new descriptor. OSError (ELOOP, ENOTDIR, ...) otherwise."""
+    rest = os.path.relpath(os.path.dirname(path), anchor_path)
+    current = os.dup(fd)
+    if rest == ".":
+        return current
+    for name in rest.split("/"):
+        try:
+            step = os.open(name, DIR_FLAGS, dir_fd=current)
+        finally:
+            os.close(current)
+        current = step
+    return current
 
 
-def unlink_link(path: str) -> None:
-    """Remove a symlink or redirect file itself, never what it points to."""
-    if stat.S_ISDIR(os.lstat(path).st_mode):
-        raise IsADirectoryError(f"{path} is now a directory")
-    os.unlink(path)
-
-
-def delete_tree(trash: str) -> None:
-    """Delete a set-aside environment, `pyvenv.cfg` last, so that a deletion cut
-    short still looks like an environment to every tool. What is already gone (a
-    concurrent `rm -rf`) counts as deleted. Raises OSError."""
+def inspect(parent: int, name: str) -> tuple[Disk, int | None]:
+    """What is at `name` in the held directory, and for a directory a descriptor on it
+    (opened without following a link) that every later step goes through."""
     try:
-        with os.scandir(trash) as entries:
-            names = [e.name for e in entries if e.name != "pyvenv.cfg"]
+        info = os.lstat(name, dir_fd=parent)
+    except FileNotFoundError:
+        return Disk(ABSENT), None
+    except OSError:
+        return Disk(OTHER), None
+    mine = info.st_uid == os.geteuid()
+    if stat.S_ISLNK(info.st_mode):
+        return Disk(SYMLINK, mine=mine), None
+    if stat.S_ISREG(info.st_mode):
+        return Disk(FILE, mine=mine, size=info.st_size), None
+    if not stat.S_ISDIR(info.st_mode):
+        return Disk(OTHER, mine=mine), None
+    try:
+        fd = os.open(name, DIR_FLAGS, dir_fd=parent)
+    except OSError:
+        return Disk(OTHER, mine=mine), None  # swapped since, or unreadable: not ours
+    try:
+        if not os.path.samestat(os.fstat(fd), info):
+            raise OSError(errno.ESTALE, "replaced while being looked at")
+        names = frozenset(os.listdir(fd))
+        pyvenv_cfg = "pyvenv.cfg" in names and _is_file(fd, "pyvenv.cfg")
+        has_files = not pyvenv_cfg and _has_files(fd)
+    except OSError:
+        os.close(fd)
+        return Disk(OTHER, mine=mine), None
+    return Disk(DIR, names=names, pyvenv_cfg=pyvenv_cfg, has_files=has_files, mine=mine), fd
+
+
+def _is_file(fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(name, dir_fd=fd).st_mode)
+    except OSError:
+        return False
+
+
+def _has_files(fd: int, depth: int = 0) -> bool:
+    """A regular file anywhere below (only asked of an environment with no pyvenv.cfg,
+    which is nearly empty); too deep to tell counts as yes."""
+    if depth > 8:
+        return True
+    with os.scandir(fd) as entries:
+        listed = [(e.name, e.is_dir(follow_symlinks=False), e.is_file(follow_symlinks=False))
+                  for e in entries]
+    for name, is_dir, is_file in listed:
+        if is_file:
+            return True
+        if is_dir:
+            sub = os.open(name, DIR_FLAGS, dir_fd=fd)
+            try:
+                if _has_files(sub, depth + 1):
+                    return True
+            finally:
+                os.close(sub)
+    return False
+
+
+def written_after(parent: int, name: str, fd: int | None, moment: float) -> bool:
+    """Was the target, or any entry at its top, written after `moment`? A whole
+    environment re-made since, or one somebody went on installing into, is."""
+    try:
+        if os.lstat(name, dir_fd=parent).st_mtime > moment:
+            return True
+        if fd is None:
+            return False
+        for entry in os.listdir(fd):
+            if os.lstat(entry, dir_fd=fd).st_mtime > moment:
+                return True
+    except OSError:
+        return True  # cannot tell: not provably the run's
+    return False
+
+
+def set_aside(parent: int, name: str, trash: str, fd: int) -> None:
+    """Rename the inspected directory aside. If what got renamed is not the directory
+    `fd` holds (swapped in between), it is put back and Moved is raised."""
+    os.rename(name, trash, src_dir_fd=parent, dst_dir_fd=parent)
+    try:
+        moved = os.lstat(trash, dir_fd=parent)
+    except OSError:
+        raise Moved(errno.ESTALE, "it changed while being removed") from None
+    if not os.path.samestat(moved, os.fstat(fd)):
+        try:
+            os.rename(trash, name, src_dir_fd=parent, dst_dir_fd=parent)
+        except OSError:
+            pass
+        raise Moved(errno.ESTALE, "it changed while being removed")
+
+
+def unlink_file(parent: int, name: str) -> None:
+    """Remove a redirect file itself; refuses (OSError) unless it is still a file."""
+    if not stat.S_ISREG(os.lstat(name, dir_fd=parent).st_mode):
+        raise IsADirectoryError(errno.EISDIR, "it is no longer a file")
+    os.unlink(name, dir_fd=parent)
+
+
+def delete_tree(parent: int, trash: str, fd: int) -> None:
+    """Delete the set-aside directory `fd` holds, `pyvenv.cfg` last, so that a
+    deletion cut short still looks like an environment to every tool; then its name,
+    if that is still the same directory. What is already gone counts as deleted."""
+    _empty(fd, last="pyvenv.cfg")
+    try:
+        now = os.lstat(trash, dir_fd=parent)
     except FileNotFoundError:
         return
-    for name in names:
-        path = os.path.join(trash, name)
+    if os.path.samestat(now, os.fstat(fd)):
+        os.rmdir(trash, dir_fd=parent)
+
+
+def _empty(fd: int, last: str | None = None) -> None:
+    with os.scandir(fd) as entries:
+        listed = sorted((e.name == last, e.name, e.is_dir(follow_symlinks=False))
+                         for e in entries)
+    for _last, name, is_dir in listed:
         try:
-            if stat.S_ISDIR(os.lstat(path).st_mode):
-                _rmtree(path)
+            if is_dir:
+                _remove_dir(fd, name)
             else:
-                os.unlink(path)
+                _unlink(fd, name)
         except FileNotFoundError:
             pass
+
+
+def _remove_dir(parent: int, name: str) -> None:
     try:
-        os.unlink(os.path.join(trash, "pyvenv.cfg"))
-    except FileNotFoundError:
-        pass
-    try:
-        os.rmdir(trash)
-    except FileNotFoundError:
-        pass
-
-
-def _rmtree(path: str) -> None:
-    import shutil
-    import sys
-
-    def retry(func, failed, exc):
-        if isinstance(exc, FileNotFoundError):
+        sub = os.open(name, DIR_FLAGS, dir_fd=parent)
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.ENOTDIR):  # now a link or a file: only the name
+            _unlink(parent, name)
             return
-        # A read-only directory (some wheels ship them) stops rmtree: open it up once.
-        parent = os.path.dirname(failed)
-        os.chmod(parent, os.lstat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
-        func(failed)
+        if e.errno != errno.EACCES:
+            raise
+        # A directory without read permission (some wheels ship them): open it up.
+        if not stat.S_ISDIR(os.lstat(name, dir_fd=parent).st_mode):
+            raise
+        os.chmod(name, stat.S_IRWXU, dir_fd=parent)
+        sub = os.open(name, DIR_FLAGS, dir_fd=parent)
+    try:
+        _empty(sub)
+    finally:
+        os.close(sub)
+    os.rmdir(name, dir_fd=parent)
 
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=retry)
-    else:
-        shutil.rmtree(path, onerror=lambda func, failed, info: retry(func, failed, info[1]))
+
+def _unlink(parent: int, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=parent)
+    except IsADirectoryError:
+        _remove_dir(parent, name)
+    except PermissionError:
+        # A read-only directory stops unlink inside it: open it up, through its fd.
+        os.chmod(parent, stat.S_IRWXU)
+        os.unlink(name, dir_fd=parent)
 
 
 def in_background(work, *, handover) -> None:
@@ -94,7 +249,7 @@ def in_background(work, *, handover) -> None:
     The child first calls `handover(its_pid)` (which renames the journal entry to
     its pid, so the prompt hook sees a live owner), then this process returns and
     the child works. The child is in its own session, with INT/HUP/TERM as this
-    process has them (ignored during cleanup) and no terminal, so neither Ctrl-C
+    process has them (blocked during cleanup) and no terminal, so neither Ctrl-C
     nor a closed terminal stops it. Falls back to working inline.
     """
     read_end, write_end = os.pipe()
@@ -120,3 +275,4 @@ def in_background(work, *, handover) -> None:
     os.close(write_end)
     os.read(read_end, 1)  # EOF once the child has taken over (or died)
     os.close(read_end)
+

@@ -1,25 +1,42 @@
 """Settling a run: from its journal entry and how it ended, to what is done on disk.
 
-Used by the supervisor when its tool ends, and for entries whose supervisor is
-gone (kill -9, a crash, a reboot, a deletion cut short), which the prompt hook,
-the next guarded run and `venvguard clean` settle.
+Used by the supervisor when its tool ends, by its watchdog when the supervisor
+dies first, and for entries whose supervisor and watchdog are both gone (a reboot,
+kill -9 of both, a deletion cut short), which the prompt hook, the next guarded run
+and `venvguard clean` settle. Such an orphan is held to stricter rules: its targets
+must be the ones its command names, and nothing written after its run ended (by
+its heartbeat, or the boot) is taken for the run's work.
 """
 
 import os
 import time
 
-from venvguard import decision, journal, kept, removal
-from venvguard.decision import KEEP, NOTHING, REMOVE, UNLINK
+from venvguard import decision, journal, kept, processes, removal
+from venvguard.decision import ABSENT, KEEP, NOTHING, REMOVE, UNLINK
 from venvguard.messages import say, show_command, show_path
 
-TOOL_GRACE = 0.5  # seconds to let a dying tool finish before settling its run
+OUTCOMES = (decision.FINISHED, decision.FAILED, decision.INTERRUPTED)
+WATCHDOG_WAIT = 3.0  # seconds to wait for a dead supervisor's watchdog to settle it
+
+KEPT_BECAUSE = {
+    "protected": "it is the current directory, one of its parents or your home",
+    "busy": "another guarded run is using it",
+    "not-mine": "it belongs to another user",
+    "link": "it is a symbolic link, not an environment; what it points to is untouched",
+    "not-a-directory": "it is not a directory",
+    "not-a-redirect": "it is not a redirect file",
+    "no-pyvenv-cfg": "it has no pyvenv.cfg, so it may not be an environment",
+    "parent-moved": "its parent directory was moved or replaced during the run",
+    "unplanned": "the journal names it, but the run's command does not",
+    "moved": "it changed while being removed",
+}
 
 
-def _names(path: str) -> set[str]:
+def _cwd() -> str | None:
     try:
-        return set(os.listdir(path))
+        return os.getcwd()
     except OSError:
-        return set(decision.FOREIGN_MARKERS)  # cannot look inside: treat as not ours
+        return None  # deleted under us
 
 
 def _busy_paths(own_token: str) -> set[str]:
@@ -37,8 +54,32 @@ def _busy_paths(own_token: str) -> set[str]:
             data = journal.read(path)
         except journal.JournalError:
             continue
-        busy.update(t[0] for t in data["targets"])
+        busy.update(t["path"] for t in data["targets"])
     return busy
+
+
+def _planned(data: dict) -> bool:
+    """Does the run's own command, planned again, name exactly the entry's targets?
+    A forged or damaged entry that names anything else is not acted upon."""
+    from venvguard import tools
+
+    try:
+        plan = tools.plan(data["argv"], data["cwd"], data["environ"])
+    except Exception:
+        return False
+    recorded = [(t["path"], t["shape"]) for t in data["targets"]]
+    return plan is not None and plan.targets == recorded
+
+
+def _identities(paths: frozenset[str]) -> set[tuple[int, int]]:
+    out = set()
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        out.add((info.st_dev, info.st_ino))
+    return out
 
 
 def describe_run(outcome: str, argv: list[str]) -> str:
@@ -55,73 +96,89 @@ def message(verdict: decision.Verdict, shown: str, run: str, repair: str) -> str
     if verdict.action == REMOVE:
         return f"removed {shown} (made by {run})"
     if verdict.action == UNLINK:
-        return f"removed the link {shown} (made by {run}; what it points to is untouched)"
+        return f"removed {shown} (the redirect file made by {run})"
     maybe = f"{run} may have left it incomplete"
-    texts = {
-        "existed": f"it existed before; {maybe}; `{repair}` repairs it",
-        "protected": f"it is the current directory or holds it; {maybe}",
-        "busy": "another guarded run is using it",
-        "unknown": f"{maybe}; `{repair}` repairs it",
-        "foreign": "it holds files no environment tool writes",
-        "changed": f"it was written after {run} ended, by something else",
-        "not-a-directory": f"it is not a directory; {maybe}",
-    }
-    return f"kept {shown} ({texts.get(reason, reason)})"
+    if reason == "existed":
+        text = f"it existed before; {maybe}; `{repair}` repairs it"
+    elif reason == "unknown":
+        text = f"{maybe}; `{repair}` repairs it"
+    elif reason == "changed":
+        text = f"it was written after {run} ended, so it is not only the run's"
+    elif reason == "foreign":
+        text = f"it holds {show_path(verdict.detail)!r}, which no environment tool writes there"
+    else:
+        text = KEPT_BECAUSE.get(reason, reason)
+    return f"kept {shown} ({text})"
 
 
-def _written_since(path: str, moment: float) -> bool:
-    """Was the environment (its directory or its pyvenv.cfg) written at or after moment?"""
-    for candidate in (path, os.path.join(path, "pyvenv.cfg")):
-        try:
-            if os.lstat(candidate).st_mtime >= moment:
-                return True
-        except OSError:
-            continue
-    return False
-
-
-def conclude(entry: journal.Entry, outcome: str, *, background: bool = True) -> None:
+def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | None = None,
+             ended: float | None = None, background: bool = True) -> None:
     """Apply the decision to every target of a run that ended, tell the user, and
-    finish: delete what was set aside, then the entry."""
+    finish: delete what was set aside, then the entry.
+
+    parents  the supervisor's descriptors on the targets' parent directories, held
+             from before the run; None for an orphan, whose parents are opened
+             again (and must still be the recorded ones)
+    ended    for an orphan, the latest time its run can have ended
+    """
     data = entry.data
-    argv, token = data["argv"], data["token"]
     if outcome == decision.FINISHED:
         kept.finished(entry)
         return
-    cwd = os.getcwd() if os.path.isdir(".") else data["cwd"]
-    protected = decision.protected_paths(data["cwd"], cwd, home=os.environ.get("HOME"))
+    argv, token = data["argv"], data["token"]
+    cwd = _cwd()
+    home = os.environ.get("HOME") or ""
+    protected = decision.protected_paths(
+        data["cwd"], cwd, journal.clean_path(home) if os.path.isabs(home) else None
+    )
+    protected_ids = _identities(protected)
+    planned = parents is not None or _planned(data)
     run = describe_run(outcome, argv)
     repair = data.get("repair") or show_command(argv, limit=200)
-    trash: list[str] = []
     busy: set[str] | None = None
-    # A run from before a reboot ended at the latest when the machine went down:
-    # whatever was written at its paths since this boot began is somebody else's.
-    rebooted = data.get("boot") not in (None, journal.boot_id())
-    booted = journal.boot_time() if rebooted else None
-    for index, (path, existed) in enumerate(data["targets"]):
-        aside = removal.trash_path(path, token, index)
-        if removal.is_trash(aside):  # a deletion that was cut short
-            trash.append(aside)
-        now = journal.path_kind(path)
-        if busy is None and existed == decision.ABSENT and now != decision.ABSENT:
+    trash: list[tuple[int, str, int]] = []  # (parent fd, name set aside, its fd)
+    opened: list[int] = []
+    for index, target in enumerate(data["targets"]):
+        path, existed, shape = target["path"], target["existed"], target["shape"]
+        name, shown = os.path.basename(path), show_path(path, cwd)
+        parent = _reach_parent(target, parents.get(index) if parents else None, opened)
+        if parent is None:  # not reached safely: never acted upon
+            verdict = decision.decide(
+                existed=existed, outcome=outcome, shape=shape,
+                disk=decision.Disk(journal.path_kind(path)), parent_moved=True,
+            )
+            if verdict.action != NOTHING:
+                say(message(verdict, shown, run, repair))
+            continue
+        aside = removal.trash_name(token, index)
+        _leftover_trash(parent, aside, shape, trash, shown)
+        disk, fd = removal.inspect(parent, name)
+        if fd is not None:
+            opened.append(fd)
+        if busy is None and existed == ABSENT and disk.kind != ABSENT:
             busy = _busy_paths(token)
+        ident = None
+        if fd is not None:
+            info = os.fstat(fd)
+            ident = (info.st_dev, info.st_ino)
         verdict = decision.decide(
-            path=path,
-            existed=existed,
-            outcome=outcome,
-            now=now,
-            names=_names(path) if now == decision.DIR else set(),
-            protected=protected,
+            existed=existed, outcome=outcome, shape=shape, disk=disk,
+            protected=path in protected or ident in protected_ids,
             busy=path in (busy or ()),
-            changed=booted is not None and _written_since(path, booted),
+            changed=ended is not None and existed == ABSENT and disk.kind != ABSENT
+            and removal.written_after(parent, name, fd, ended),
+            planned=planned,
         )
-        shown = show_path(path, cwd)
         try:
             if verdict.action == REMOVE:
-                removal.set_aside(path, aside)
-                trash.append(aside)
+                removal.set_aside(parent, name, aside, fd)
+                trash.append((parent, aside, fd))
+                opened.remove(fd)
+                processes.checkpoint("set-aside")
             elif verdict.action == UNLINK:
-                removal.unlink_link(path)
+                removal.unlink_file(parent, name)
+        except removal.Moved:
+            verdict = decision.Verdict(KEEP, "moved")
         except OSError as e:
             say(f"could not remove {shown} ({e.strerror or e}); it may be incomplete")
             kept.remember(path, reason="unremovable", argv=argv, repair=repair)
@@ -131,83 +188,161 @@ def conclude(entry: journal.Entry, outcome: str, *, background: bool = True) -> 
         say(message(verdict, shown, run, repair))
         if verdict.action == KEEP:
             kept.remember(path, reason=verdict.reason, argv=argv, repair=repair)
-    _finish(entry, trash, background=background)
+    _finish(entry, trash, opened, background=background)
 
 
-def _finish(entry: journal.Entry, trash: list[str], *, background: bool) -> None:
+def _reach_parent(target: dict, anchor_fd: int | None, opened: list[int]) -> int | None:
+    """A descriptor on the target's parent, reached from its anchor (held since before
+    the run, or opened again and checked to be the recorded one) without following a
+    link; None when that is not possible, or the anchor was moved during the run."""
+    anchor = target["anchor"]
+    if anchor is None:
+        return None
+    if anchor_fd is None:
+        anchor_fd = removal.open_anchor(anchor)
+        if anchor_fd is None:
+            return None
+        opened.append(anchor_fd)
+    if not removal.anchor_in_place(anchor_fd, anchor):
+        return None
+    try:
+        parent = removal.open_parent(anchor_fd, anchor[0], target["path"])
+    except OSError:
+        return None
+    opened.append(parent)
+    return parent
+
+
+def _leftover_trash(parent: int, aside: str, shape: str, trash: list, shown: str) -> None:
+    """A directory this run set aside earlier, whose deletion was cut short: finish
+    it, if it is still ours and still shaped like what was set aside."""
+    disk, fd = removal.inspect(parent, aside)
+    if disk.kind == ABSENT:
+        return
+    if fd is not None and disk.mine and decision.shape_problem(shape, disk) is None:
+        trash.append((parent, aside, fd))
+        return
+    if fd is not None:
+        os.close(fd)
+    say(f"left {aside} beside {shown} alone: it is not what venvguard set aside")
+
+
+def _finish(entry: journal.Entry, trash: list, opened: list[int], *, background: bool) -> None:
     """Delete what was set aside, then the entry. In the background (the supervisor:
     the prompt comes back at once) a failure leaves the entry for a later settle;
     inline (settling an orphan) a failure is said once and the entry dropped."""
     if not trash:
         entry.remove()
-        return
-    if background:
+    elif background:
         removal.in_background(lambda: _delete_quietly(entry, trash), handover=entry.rename_for)
-        return
-    for aside in trash:
+    else:
+        for parent, aside, fd in trash:
+            try:
+                removal.delete_tree(parent, aside, fd)
+            except OSError as e:
+                say(f"could not delete {aside} ({e.strerror or e}); remove it by hand")
+        entry.remove()
+    for fd in opened + [fd for _parent, _aside, fd in trash]:
         try:
-            removal.delete_tree(aside)
-        except OSError as e:
-            say(f"could not delete {show_path(aside)} ({e.strerror or e}); remove it by hand")
-    entry.remove()
+            os.close(fd)
+        except OSError:
+            pass
 
 
-def _delete_quietly(entry: journal.Entry, trash: list[str]) -> None:
+def _delete_quietly(entry: journal.Entry, trash: list) -> None:
     try:
-        for aside in trash:
-            removal.delete_tree(aside)
+        processes.checkpoint("deleting")
+        for parent, aside, fd in trash:
+            removal.delete_tree(parent, aside, fd)
     except OSError:
         entry.release()  # the next settle retries, and says so if it fails again
         return
     entry.remove()
 
 
-def orphans(*, dry_run: bool = False) -> int:
-    """Settle every entry whose supervisor is gone. Returns how many were settled."""
+def end_bound(path: str, data: dict) -> float:
+    """The latest time an orphan's run can have ended: its last heartbeat (plus the
+    time a tool takes to die), and at the latest the boot after it."""
+    bound = journal.heartbeat_bound(path) or data["started"]
+    if data.get("boot") not in (None, processes.boot_id()):
+        booted = processes.boot_time()
+        if booted is not None:
+            bound = min(bound, booted)
+    return bound
+
+
+def orphans(*, dry_run: bool = False, wait: float = WATCHDOG_WAIT) -> int:
+    """Settle every entry whose supervisor is gone. Returns how many were settled.
+    An entry whose supervisor is dead but whose watchdog lives is the watchdog's to
+    settle: wait for it (so that the prompt comes back after, not before)."""
     settled = 0
     for path in journal.listing():
+        named = journal.parse_name(os.path.basename(path))
+        owner_dead = named is not None and not processes.alive(named[0], None, None)
         try:
-            entry = journal.claim(path)
+            entry = journal.claim(path, wait=wait if owner_dead else 0)
+            if entry is not None and _watchdog_alive(entry.data) and not dry_run:
+                entry.release()
+                _wait_gone(path, entry.data, wait)
+                entry = journal.claim(path)
         except journal.JournalError as e:
             _quarantine(path, str(e), dry_run=dry_run)
             continue
         if entry is None:
-            continue  # alive
+            continue  # alive, or settled meanwhile
         data = entry.data
         if data["host"] != os.uname().nodename:
             entry.release()  # another machine's run, on a shared home: not ours to judge
             continue
-        if not _tool_gone(data):
-            # The tool outlives its supervisor: name the entry after the tool, so the
-            # prompt hooks see a live owner with builtins and start nothing until it ends.
-            if not dry_run:
-                try:
-                    entry.rename_for(data["tool"][0])
-                except OSError:
-                    pass
-            entry.release()
-            continue
-        may_have_finished = data["policy"] == decision.SIGNAL_DEATH
-        outcome = decision.UNKNOWN if may_have_finished else decision.CUT_SHORT
         if dry_run:
             say(f"would settle {show_path(path)}: {show_command(data['argv'])} was cut short")
             entry.release()
-        else:
-            conclude(entry, outcome, background=False)
+            settled += 1
+            continue
+        _cut_short(entry, exact=False)
         settled += 1
     return settled
 
 
-def _tool_gone(data: dict) -> bool:
-    """Wait briefly for the tool of a dead supervisor to die too (it is sent SIGTERM
-    when its supervisor dies); False if it lives on."""
-    pid, started = data["tool"][0], data["tool"][1]
-    deadline = time.monotonic() + TOOL_GRACE
-    while journal.process_alive(pid, started, data.get("boot")):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+def abandoned(path: str, outcome: str | None) -> None:
+    """The watchdog's settle, the moment its supervisor is gone: if the supervisor
+    left its entry behind, settle it for the outcome the supervisor had told
+    (it died during cleanup), or as cut short right now (it died before knowing)."""
+    try:
+        entry = journal.claim(path, wait=WATCHDOG_WAIT)
+    except journal.JournalError:
+        return
+    if entry is None:
+        return
+    if outcome in OUTCOMES:
+        processes.end_run(entry.token, tuple(entry.data["tool"]))
+        conclude(entry, outcome, background=False)
+    else:
+        _cut_short(entry, exact=True)
+
+
+def _cut_short(entry: journal.Entry, *, exact: bool) -> None:
+    """Settle a run whose supervisor is gone. Nothing of the run may go on writing
+    meanwhile, so its processes are ended first. `exact`: it is known to have ended
+    just now (the watchdog saw it); otherwise by its heartbeat, unless some of its
+    processes were still running until now."""
+    data = entry.data
+    ran_until_now = processes.end_run(data["token"], tuple(data["tool"]))
+    may_have_finished = data["policy"] == decision.SIGNAL_DEATH
+    outcome = decision.UNKNOWN if may_have_finished else decision.CUT_SHORT
+    ended = None if exact or ran_until_now else end_bound(entry.path, data)
+    conclude(entry, outcome, ended=ended, background=False)
+
+
+def _watchdog_alive(data: dict) -> bool:
+    watchdog = data.get("watchdog")
+    return bool(watchdog) and processes.alive(watchdog[0], watchdog[1], data.get("boot"))
+
+
+def _wait_gone(path: str, data: dict, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while os.path.lexists(path) and _watchdog_alive(data) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _quarantine(path: str, problem: str, *, dry_run: bool) -> None:

@@ -1,44 +1,48 @@
 """`venvguard exec -- CMD...`: run one tool under watch (stdlib only, never typer).
 
 It runs in the tool's foreground process group, so it sees every Ctrl-C, hang-up
-and termination whatever the tool does with them (field-notes.md section 1: in-shell
-traps cannot). In order: plan the targets and note which exist; journal the run;
-run the tool as a plain child; wait; decide and clean up with INT/HUP/TERM ignored;
-exit with the tool's status or die of its signal. Invocations that cannot touch an
-environment are exec'd directly, so they cost one Python start and nothing else.
+and termination whatever the tool does with them (in-shell traps cannot: see
+docs/how-it-works.md). In order: plan the targets, note which exist and hold
+their parent directories open; fork the watchdog; journal the run; run the tool as
+a plain child; wait, passing on signals sent to the supervisor alone; decide and
+clean up with INT/HUP/TERM blocked; exit with the tool's status or die of its
+signal. Invocations that cannot touch an environment are exec'd directly, so
+they cost one Python start and nothing else.
 """
 
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
 
-from venvguard import tools
+from venvguard import processes, tools
 from venvguard.messages import say, show_command, show_path
-
-if TYPE_CHECKING:
-    from venvguard.journal import Entry
 
 WATCHED = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
 # Python ignores these at start-up; an ignored signal survives exec, so the tool
 # must get them back at their defaults (as subprocess's restore_signals does).
 RESTORED = (signal.SIGPIPE, signal.SIGXFSZ)
 PR_SET_PDEATHSIG = 1
+SI_KERNEL = 0x80  # si_code of a signal the kernel sent: the terminal's, to the whole job
 
 
 def main(args: list[str]) -> None:
     if args[:1] == ["--"]:
         args = args[1:]
-    if not args:
+    if not args or not args[0]:
         say("usage: venvguard exec -- COMMAND [ARGS...]")
         sys.exit(2)
+    environ = tools.Recorder(os.environ)
     try:
         cwd = os.getcwd()
-        plan = tools.plan(args, cwd, os.environ)
+    except OSError:
+        say(f"the current directory is gone; running `{show_command(args)}` unguarded")
+        exec_tool(args)
+    try:
+        plan = tools.plan(args, cwd, environ)
     except Exception as e:  # never let a planning bug stand between a user and a tool
         say(f"could not work out what `{show_command(args)}` targets ({e}); running it unguarded")
         plan = None
-    if plan is None or not plan.targets:
+    if not tools.worth_guarding(plan):
         exec_tool(args)
     from venvguard import journal  # only guarded runs need it
 
@@ -49,7 +53,7 @@ def main(args: list[str]) -> None:
             settle.orphans()
         except Exception as e:  # best effort: never in the way of the user's command
             say(f"could not settle earlier runs ({e}); `venvguard clean` retries")
-    run(args, cwd, plan)
+    run(args, cwd, plan, environ.read)
 
 
 def exec_tool(args: list[str]) -> None:
@@ -58,52 +62,65 @@ def exec_tool(args: list[str]) -> None:
         signal.signal(sig, signal.SIG_DFL)
     try:
         os.execvp(args[0], args)
-    except OSError as e:
+    except (OSError, ValueError) as e:
         _exec_failed(args[0], e)
 
 
-def _exec_failed(program: str, error: OSError) -> None:
-    if isinstance(error, FileNotFoundError):
-        say(f"{program}: command not found")
-        os._exit(127)
-    say(f"{program}: {error.strerror}")
-    os._exit(126)
+def _exec_failed(program: str, error: Exception) -> None:
+    if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+        say(f"{program}: {error.strerror}")
+        os._exit(126)
+    say(f"{program}: command not found")
+    os._exit(127)
 
 
-def run(args: list[str], cwd: str, plan: tools.Plan) -> None:
-    from venvguard import decision, journal
+def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str]) -> None:
+    from venvguard import decision, journal, removal, watchdog
 
-    seen: list[int] = []
-    for sig in WATCHED:
-        # A signal the shell left ignored (a background job) stays ignored for the
-        # tool too; a handler (never SIG_IGN) is reset to default by exec.
-        if signal.getsignal(sig) is not signal.SIG_IGN:
-            signal.signal(sig, lambda signum, _frame: seen.append(signum))
-    targets = [[path, journal.path_kind(path)] for path in plan.targets]
+    token = os.urandom(6).hex()
+    held: dict[int, int] = {}  # target index -> descriptor on its nearest directory
+    targets = []
+    for index, (path, shape) in enumerate(plan.targets):
+        try:
+            held[index], anchor = removal.hold_anchor(path)
+        except OSError:
+            anchor = None
+        targets.append(
+            {"path": path, "existed": journal.path_kind(path), "shape": shape, "anchor": anchor}
+        )
+    processes.checkpoint("planned")
+    # A signal the shell left ignored (a background job) stays ignored for the tool
+    # too. The others are blocked and waited for, so that each comes with who sent it.
+    watched = [sig for sig in WATCHED if signal.getsignal(sig) is not signal.SIG_IGN]
     children = signal.getsignal(signal.SIGCHLD)
     if children is signal.SIG_IGN:  # inherited: children would be reaped unseen
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    pid, go = spawn(args, children)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [*watched, signal.SIGCHLD])
+    early = set(watched) & signal.sigpending()
+    if early:  # Ctrl-C before the tool started: end as it would have
+        die_of(min(early))
+    dog = watchdog.start(journal.entry_path(token), close=tuple(held.values()))
+    pid, go = spawn(args, token, watched, children, mask)
     try:
         entry = journal.create(
             journal.new_data(
-                argv=args, cwd=cwd, targets=targets, policy=plan.policy,
-                repair=plan.repair, tool_pid=pid, token=os.urandom(6).hex(),
+                argv=args, cwd=cwd, environ=environ, targets=targets, policy=plan.policy,
+                repair=plan.repair, tool_pid=pid, watchdog=dog and dog[0], token=token,
             )
         )
     except OSError as e:
         say(f"cannot write the journal in {show_path(journal.runs_dir())} "
             f"({e.strerror or e}); running `{show_command(args)}` unguarded")
         entry = None
+    processes.checkpoint("journaled")
     try:
         os.write(go, b"go")
     except OSError:
         pass  # the tool is already gone; wait() tells how
     os.close(go)
-    status = wait(pid)
-    for sig in WATCHED:
-        if signal.getsignal(sig) is not signal.SIG_IGN:
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C cannot cut cleanup short
+    processes.checkpoint("running")
+    status, seen = wait(pid, watched)
+    processes.checkpoint("ended")
     if entry is not None:
         outcome = decision.classify(
             exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1,
@@ -111,14 +128,16 @@ def run(args: list[str], cwd: str, plan: tools.Plan) -> None:
             signals_seen=bool(seen),
             policy=plan.policy,
         )
+        watchdog.tell(dog and dog[1], outcome)
+        processes.checkpoint("decided")
         try:
-            finish(entry, outcome)
+            finish(entry, outcome, held)
         except Exception as e:  # whatever happens, the tool's status is passed on
             say(f"cleanup failed ({e}); `venvguard clean` retries")
     pass_on(status)
 
 
-def finish(entry: "Entry", outcome: str) -> None:
+def finish(entry, outcome: str, held: dict[int, int]) -> None:
     """A finished run costs no more imports: only failures need settle's machinery."""
     from venvguard import decision
 
@@ -129,12 +148,16 @@ def finish(entry: "Entry", outcome: str) -> None:
         return
     from venvguard import settle
 
-    settle.conclude(entry, outcome)
+    # What the tool started and left running (a build backend) must not write on.
+    processes.end_run(entry.token, tuple(entry.data["tool"]))
+    settle.conclude(entry, outcome, parents=held)
 
 
-def spawn(args: list[str], children: object) -> tuple[int, int]:
+def spawn(args: list[str], token: str, watched: list[int], children: object,
+          mask: set[int]) -> tuple[int, int]:
     """Fork the tool, held back until the journal names it: returns (pid, go-fd).
-    `children` is the SIGCHLD disposition the tool gets, as the shell gave it."""
+    It gets the signal dispositions and mask the shell gave us, `children` as its
+    SIGCHLD disposition, and the run's marker in its environment."""
     hold, go = os.pipe()
     parent = os.getpid()
     sys.stderr.flush()
@@ -144,14 +167,16 @@ def spawn(args: list[str], children: object) -> tuple[int, int]:
         return pid, go
     try:
         os.close(go)
-        _die_with(parent)
-        for sig in RESTORED:
+        for sig in (*watched, *RESTORED):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, children)
-        os.read(hold, 2)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending Ctrl-C ends it here
+        _die_with(parent)
+        if os.read(hold, 2) != b"go":  # the supervisor died before releasing it
+            os._exit(128 + signal.SIGTERM)
         os.close(hold)
-        os.execvp(args[0], args)
-    except OSError as e:
+        os.execvpe(args[0], args, {**os.environ, processes.MARKER: token})
+    except (OSError, ValueError) as e:
         _exec_failed(args[0], e)
     finally:
         os._exit(127)
@@ -170,11 +195,27 @@ def _die_with(parent: int) -> None:
         os._exit(128 + signal.SIGTERM)
 
 
-def wait(pid: int) -> int:
-    """The tool's wait status. Signals only note themselves (PEP 475 resumes the wait);
-    a stopped tool (Ctrl-Z) stops us too, as the same job, and fg resumes both."""
-    _, status = os.waitpid(pid, 0)
-    return status
+def wait(pid: int, watched: list[int]) -> tuple[int, list[int]]:
+    """The tool's wait status, and the signals we received meanwhile. A signal the
+    terminal sent reached the whole job, the tool too; one a process sent may have
+    been meant for us alone (`kill PID`, a CI runner, a process manager), so it is
+    passed on to the tool, once. A stopped tool (Ctrl-Z) stops us too, as the same
+    job, and fg resumes both."""
+    seen: list[int] = []
+    waited = {*watched, signal.SIGCHLD}
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status, seen
+        info = signal.sigwaitinfo(waited)
+        if info.si_signo == signal.SIGCHLD:
+            continue
+        seen.append(info.si_signo)
+        if info.si_code != SI_KERNEL:
+            try:
+                os.kill(pid, info.si_signo)
+            except ProcessLookupError:
+                pass
 
 
 def pass_on(status: int) -> None:
@@ -186,9 +227,12 @@ def pass_on(status: int) -> None:
         except (OSError, ValueError):
             pass
     if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
-        os.kill(os.getpid(), sig)
-        os._exit(128 + sig)
+        die_of(os.WTERMSIG(status))
     os._exit(os.waitstatus_to_exitcode(status))
+
+
+def die_of(sig: int) -> None:
+    signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+    os.kill(os.getpid(), sig)
+    os._exit(128 + sig)

@@ -308,6 +308,25 @@ class World:
 # --- the shell ---------------------------------------------------------------------
 
 
+# An ignored signal stays ignored across fork and exec (and a blocked one stays
+# blocked), so a suite started with SIGINT ignored (a background job of a
+# non-interactive shell, nohup, some CI runners) would hand that on to every shell
+# and to uv in it, which would then ignore the Ctrl-C that sendintr() sends.
+DEFAULT_SIGNALS = (
+    signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM, signal.SIGTSTP,
+    signal.SIGTTIN, signal.SIGTTOU, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD,
+    signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH,
+)
+
+
+def default_signals() -> None:
+    """preexec_fn of every shell: default dispositions and nothing blocked, whatever
+    the suite itself was started with."""
+    for sig in DEFAULT_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
 class Shell:
     """An interactive shell on a pseudo-terminal whose rc file holds only the init
     line (after `rc_prefix`) and a prompt."""
@@ -349,6 +368,7 @@ class Shell:
         self.child = pexpect.spawn(
             argv[0], argv[1:], env=env, cwd=cwd or world.project, dimensions=(40, 200),
             encoding="utf-8", codec_errors="replace", timeout=TIMEOUT,
+            preexec_fn=default_signals,
         )
         self.child.delaybeforesend = None
         self.child.logfile_read = self.log

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from venvguard import tools
 from venvguard.decision import ANY_FAILURE, SIGNAL_DEATH
 from venvguard.tools import uv
 
@@ -47,7 +48,7 @@ def plan(args, cwd, **environ):
 def targets(args, cwd, **environ):
     result = plan(args, cwd, **environ)
     assert result is not None, f"uv {' '.join(args)} should be guarded"
-    return result.targets
+    return result.paths
 
 
 # --- where the project environment is ------------------------------------------------
@@ -275,7 +276,7 @@ def test_uv_venv_is_judged_on_any_failure(tmp_path):
 def test_commands_that_sync_the_project_environment_are_guarded(project, args):
     result = plan(args, project)
     assert result is not None
-    assert result.targets == [str(project / ".venv")]
+    assert result.paths == [str(project / ".venv")]
     assert result.policy == ANY_FAILURE
     assert result.repair == "uv sync --reinstall"
 
@@ -325,7 +326,7 @@ def test_a_false_uv_frozen_does_not_count(project, value):
 def test_uv_run_is_guarded_while_the_environment_does_not_exist(project):
     result = plan(["run", "pytest"], project)
     assert result is not None
-    assert result.targets == [str(project / ".venv")]
+    assert result.paths == [str(project / ".venv")]
     assert result.policy == SIGNAL_DEATH
 
 
@@ -335,12 +336,25 @@ def test_uv_run_no_sync_still_creates_the_environment(project):
 
 def test_uv_run_is_not_guarded_once_the_environment_exists(project):
     (project / ".venv").mkdir()
-    assert plan(["run", "pytest"], project) is None
+    assert not tools.worth_guarding(plan(["run", "pytest"], project))
 
 
 def test_uv_run_is_not_guarded_when_the_environment_is_a_dangling_link(project):
     (project / ".venv").symlink_to(project / "nowhere")
-    assert plan(["run", "pytest"], project) is None
+    assert not tools.worth_guarding(plan(["run", "pytest"], project))
+
+
+def test_uv_run_is_guarded_while_the_environment_is_absent(project):
+    assert tools.worth_guarding(plan(["run", "pytest"], project))
+
+
+def test_uv_sync_is_guarded_whether_or_not_the_environment_exists(project):
+    (project / ".venv").mkdir()
+    assert tools.worth_guarding(plan(["sync"], project))
+
+
+def test_uv_environments_have_the_uv_shape(project):
+    assert plan(["sync"], project).targets == [(str(project / ".venv"), "uv")]
 
 
 def test_uv_run_options_after_the_users_command_belong_to_it(project):

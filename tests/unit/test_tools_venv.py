@@ -22,15 +22,15 @@ def virtualenv(*args):
 
 
 def test_every_env_dir_of_python_m_venv_is_a_target():
-    assert python("-m", "venv", "a", "b").targets == [f"{CWD}/a", f"{CWD}/b"]
+    assert python("-m", "venv", "a", "b").paths == [f"{CWD}/a", f"{CWD}/b"]
 
 
 def test_an_absolute_env_dir_stays_as_given():
-    assert python("-m", "venv", "/opt/env").targets == ["/opt/env"]
+    assert python("-m", "venv", "/opt/env").paths == ["/opt/env"]
 
 
 def test_env_dirs_are_normalised_against_the_working_directory():
-    assert python("-m", "venv", "../other/.venv/").targets == ["/work/other/.venv"]
+    assert python("-m", "venv", "../other/.venv/").paths == ["/work/other/.venv"]
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_env_dirs_are_normalised_against_the_working_directory():
     ],
 )
 def test_interpreter_options_before_dash_m_are_read_as_cpython_reads_them(args):
-    assert python(*args).targets == [f"{CWD}/x"]
+    assert python(*args).paths == [f"{CWD}/x"]
 
 
 @pytest.mark.parametrize(
@@ -68,11 +68,11 @@ def test_interpreter_options_before_dash_m_are_read_as_cpython_reads_them(args):
     ],
 )
 def test_venv_options_are_not_taken_for_env_dirs(args):
-    assert python(*args).targets == [f"{CWD}/x"]
+    assert python(*args).paths == [f"{CWD}/x"]
 
 
 def test_a_dash_dash_makes_the_rest_env_dirs():
-    assert python("-m", "venv", "--", "-odd").targets == [f"{CWD}/-odd"]
+    assert python("-m", "venv", "--", "-odd").paths == [f"{CWD}/-odd"]
 
 
 def test_python_m_venv_is_judged_on_any_failure():
@@ -107,23 +107,23 @@ def test_python_invocations_that_do_not_run_venv_are_not_guarded(args):
 
 
 def test_python_m_virtualenv_targets_the_destination_and_the_sibling_redirect():
-    assert python("-m", "virtualenv", "dest").targets == [f"{CWD}/dest", f"{CWD}/.venv"]
+    assert python("-m", "virtualenv", "dest").paths == [f"{CWD}/dest", f"{CWD}/.venv"]
 
 
 def test_virtualenv_targets_the_destination_and_the_sibling_redirect():
-    assert virtualenv("-p", "3.11", "dest").targets == [f"{CWD}/dest", f"{CWD}/.venv"]
+    assert virtualenv("-p", "3.11", "dest").paths == [f"{CWD}/dest", f"{CWD}/.venv"]
 
 
 def test_the_redirect_is_beside_the_destination_not_in_the_working_directory():
-    assert virtualenv("envs/dest").targets == [f"{CWD}/envs/dest", f"{CWD}/envs/.venv"]
+    assert virtualenv("envs/dest").paths == [f"{CWD}/envs/dest", f"{CWD}/envs/.venv"]
 
 
 def test_a_destination_named_dot_venv_is_its_own_redirect():
-    assert virtualenv(".venv").targets == [f"{CWD}/.venv"]
+    assert virtualenv(".venv").paths == [f"{CWD}/.venv"]
 
 
 def test_no_venv_redirect_leaves_only_the_destination():
-    assert virtualenv("--no-venv-redirect", "dest").targets == [f"{CWD}/dest"]
+    assert virtualenv("--no-venv-redirect", "dest").paths == [f"{CWD}/dest"]
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_no_venv_redirect_leaves_only_the_destination():
     ],
 )
 def test_virtualenv_options_are_not_taken_for_the_destination(args):
-    assert virtualenv(*args).targets[0] == f"{CWD}/dest"
+    assert virtualenv(*args).paths[0] == f"{CWD}/dest"
 
 
 @pytest.mark.parametrize("args", [["--version"], ["-h"], ["--help"], ["dest", "--help"], []])
@@ -155,7 +155,7 @@ def test_virtualenv_invocations_that_make_nothing_are_not_guarded(args):
      "/home/u/.pyenv/shims/python3", "./python"],
 )
 def test_every_python_name_the_snippets_wrap_is_read_as_python(program):
-    assert tools.plan([program, "-m", "venv", "x"], CWD, {}).targets == [f"{CWD}/x"]
+    assert tools.plan([program, "-m", "venv", "x"], CWD, {}).paths == [f"{CWD}/x"]
 
 
 @pytest.mark.parametrize(
@@ -168,11 +168,11 @@ def test_other_program_names_are_not_guarded(program):
 
 
 def test_virtualenv_by_full_path_is_dispatched():
-    assert tools.plan(["/usr/local/bin/virtualenv", "d"], CWD, {}).targets[0] == f"{CWD}/d"
+    assert tools.plan(["/usr/local/bin/virtualenv", "d"], CWD, {}).paths[0] == f"{CWD}/d"
 
 
 def test_uv_by_full_path_is_dispatched(tmp_path):
-    assert tools.plan(["/opt/bin/uv", "venv"], str(tmp_path), {}).targets == [
+    assert tools.plan(["/opt/bin/uv", "venv"], str(tmp_path), {}).paths == [
         str(tmp_path / ".venv")
     ]
 
@@ -196,4 +196,14 @@ def test_absolute_never_resolves_symlinks():
 
 
 def test_a_plan_shows_its_targets_policy_and_repair():
-    assert repr(tools.Plan(["/a"])) == "Plan(['/a'], policy='exit', repair=None)"
+    assert repr(tools.Plan([("/a", "venv")])) == (
+        "Plan([('/a', 'venv')], policy='exit', repair=None, create_only=False)"
+    )
+
+
+def test_venv_targets_have_the_venv_shape():
+    assert python("-m", "venv", "a").targets == [(f"{CWD}/a", "venv")]
+
+
+def test_virtualenvs_sibling_is_a_redirect_target():
+    assert virtualenv("d").targets == [(f"{CWD}/d", "virtualenv"), (f"{CWD}/.venv", "redirect")]

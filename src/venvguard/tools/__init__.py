@@ -13,17 +13,44 @@ from venvguard.decision import ANY_FAILURE
 class Plan:
     """The environment paths an invocation may create or change, and how to judge it."""
 
-    __slots__ = ("policy", "repair", "targets")
+    __slots__ = ("create_only", "policy", "repair", "targets")
 
     def __init__(
-        self, targets: list[str], *, policy: str = ANY_FAILURE, repair: str | None = None
+        self, targets: list[tuple[str, str]], *, policy: str = ANY_FAILURE,
+        repair: str | None = None, create_only: bool = False,
     ) -> None:
-        self.targets = targets  # absolute, normalised, never resolved through links
+        # (path, shape): absolute, normalised, never resolved through links, and the
+        # tool whose environment shape it must have to be removed (decision.py).
+        self.targets = targets
         self.policy = policy
         self.repair = repair  # repairs a kept environment; None: run the same command again
+        self.create_only = create_only  # guarded only while no target exists (uv run)
+
+    @property
+    def paths(self) -> list[str]:
+        return [path for path, _shape in self.targets]
 
     def __repr__(self) -> str:
-        return f"Plan({self.targets!r}, policy={self.policy!r}, repair={self.repair!r})"
+        return (f"Plan({self.targets!r}, policy={self.policy!r}, repair={self.repair!r}, "
+                f"create_only={self.create_only!r})")
+
+
+class Recorder:
+    """The environment as a plan reads it, noting each variable it looks at, so that
+    the journal can hold what a later settle needs to plan the same command again."""
+
+    __slots__ = ("environ", "read")
+
+    def __init__(self, environ) -> None:
+        self.environ = environ
+        self.read: dict[str, str] = {}
+
+    def get(self, key: str, default=None):
+        value = self.environ.get(key)
+        if value is None:
+            return default
+        self.read[key] = value
+        return value
 
 
 def is_python(name: str) -> bool:
@@ -53,6 +80,16 @@ def plan(argv: list[str], cwd: str, environ: "os._Environ[str] | dict[str, str]"
     return None
 
 
+def worth_guarding(plan: Plan | None) -> bool:
+    """A plan with targets, unless it only guards creating them and one is there
+    already (a dangling link counts: the tool will not make the environment)."""
+    if plan is None or not plan.targets:
+        return False
+    return not (plan.create_only and any(os.path.lexists(p) for p in plan.paths))
+
+
 def absolute(path: str, base: str) -> str:
-    """An absolute, normalised path, with no symlink resolved (a `.venv` link stays one)."""
-    return os.path.normpath(os.path.join(base, path))
+    """An absolute path in its one normal spelling, with no symlink resolved (a `.venv`
+    link stays one): `//x` is `/x`."""
+    path = os.path.normpath(os.path.join(base, path))
+    return "/" + path.lstrip("/") if path.startswith("//") else path

@@ -21,27 +21,11 @@ import os
 
 from venvguard.decision import SIGNAL_DEATH
 from venvguard.tools import Plan, absolute
+from venvguard.tools.uv_options import VALUE_OPTIONS
 
-# Options that take a value as the next argument (`--opt value`); others are flags.
-# Short forms that differ between subcommands (`uv venv -c` is --clear, `uv add -c`
-# takes a file) are left out: only venv's and run's positionals matter here.
-VALUE_OPTIONS = frozenset(
-    {
-        "--directory", "--project", "--config-file", "--cache-dir", "--color",
-        "--allow-insecure-host", "--python-preference", "-p", "--python", "--prompt",
-        "--link-mode", "--index", "--default-index", "-i", "--index-url",
-        "--extra-index-url", "-f", "--find-links", "--index-strategy",
-        "--keyring-provider", "--exclude-newer", "--exclude-newer-package",
-        "--refresh-package", "--extra", "--group", "--only-group", "--no-group",
-        "--package", "-w", "--with", "--with-editable", "--with-requirements", "--env-file",
-        "-P", "--upgrade-package", "--reinstall-package", "--no-build-package",
-        "--no-binary-package", "--resolution", "--prerelease", "--fork-strategy",
-        "--config-setting", "-C", "--no-build-isolation-package", "--python-platform",
-        "--bump", "--optional", "--dev-group", "--tag", "--branch", "--rev",
-        "--marker", "--bounds", "--no-install-package", "--output-format", "--script",
-        "--requirements", "--constraints",
-    }
-)
+# Options valid anywhere (global), and so all that is known for other subcommands.
+TOP_LEVEL = VALUE_OPTIONS[""]
+
 PROJECT_COMMANDS = frozenset({"sync", "add", "remove", "version", "run"})
 REPAIR = "uv sync --reinstall"
 
@@ -58,7 +42,11 @@ class Args:
 
 
 def parse(args: list[str]) -> Args:
+    """Split a uv command line into subcommand, options and positionals. Which options
+    take the next word as their value depends on the subcommand seen so far (`-c` is
+    `uv venv`'s --clear flag, but `uv add -c FILE`): uv_options, generated from uv."""
     out = Args()
+    takes_value = TOP_LEVEL
     i = 0
     while i < len(args):
         arg = args[i]
@@ -68,13 +56,14 @@ def parse(args: list[str]) -> Args:
             break
         if arg.startswith("-") and arg != "-":
             name, eq, value = arg.partition("=")
-            if not eq and name in VALUE_OPTIONS and i < len(args):
+            if not eq and name in takes_value and i < len(args):
                 value = args[i]
                 i += 1
-            out.options[name] = value if (eq or name in VALUE_OPTIONS) else None
+            out.options[name] = value if (eq or name in takes_value) else None
             continue
         if out.command is None:
             out.command = arg
+            takes_value = VALUE_OPTIONS.get(arg, TOP_LEVEL)
             continue
         out.positionals.append(arg)
         if out.command == "run":
@@ -91,19 +80,17 @@ def plan(args: list[str], cwd: str, environ: "os._Environ[str] | dict[str, str]"
 
     if command == "venv":
         if parsed.positionals:
-            return Plan([absolute(parsed.positionals[0], base)])
-        return Plan([_venv_default(parsed, base, environ)])
+            return Plan([(absolute(parsed.positionals[0], base), "uv")])
+        return Plan([(_venv_default(parsed, base, environ), "uv")])
 
     if command not in PROJECT_COMMANDS or not _changes_project_env(parsed, base, environ):
         return None
     env = project_environment(parsed, base, environ)
     if env is None:
         return None
-    if command == "run":
-        if os.path.lexists(env):
-            return None  # nothing for us to create; uv's Ctrl-C goes to the program
-        return Plan([env], policy=SIGNAL_DEATH, repair=REPAIR)
-    return Plan([env], repair=REPAIR)
+    if command == "run":  # nothing to guard once the environment exists
+        return Plan([(env, "uv")], policy=SIGNAL_DEATH, repair=REPAIR, create_only=True)
+    return Plan([(env, "uv")], repair=REPAIR)
 
 
 def _flag(parsed: Args, environ, option: str, variable: str) -> bool:

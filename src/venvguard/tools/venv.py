@@ -8,6 +8,7 @@ with the environment it points to.
 
 import os
 
+from venvguard.decision import REDIRECT
 from venvguard.tools import Plan, absolute
 
 # CPython's own options that take a value (`-X dev`, `-W error`); `-c` and `-m` end
@@ -100,7 +101,7 @@ def _plan_venv(args: list[str], cwd: str) -> Plan | None:
     dirs = _positionals(args, _venv_values)
     if not dirs:
         return None
-    return Plan([absolute(d, cwd) for d in dirs])
+    return Plan([(absolute(d, cwd), "venv") for d in dirs])
 
 
 def plan_virtualenv(args: list[str], cwd: str) -> Plan | None:
@@ -108,8 +109,8 @@ def plan_virtualenv(args: list[str], cwd: str) -> Plan | None:
     if not words:
         return None
     path = absolute(words[-1], cwd)
-    targets = [path]
+    targets = [(path, "virtualenv")]
     sibling = os.path.join(os.path.dirname(path), ".venv")
     if "--no-venv-redirect" not in args and sibling != path:
-        targets.append(sibling)
+        targets.append((sibling, REDIRECT))
     return Plan(targets)

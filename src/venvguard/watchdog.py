@@ -1,0 +1,83 @@
+"""The watchdog: a forked helper that settles a run at once if its supervisor dies.
+
+A supervisor killed with SIGKILL cannot clean up, and the prompt hook only runs
+when a shell is there to show a prompt (not in scripts or CI, not after the
+terminal closed). So every guarded run has a watchdog, forked before the tool and
+moved out of the job's process group (Ctrl-C and Ctrl-Z are not for it). It waits
+on a pipe only the supervisor holds; while it waits it touches the run's journal
+entry every second, a heartbeat that bounds when the run can have ended. When
+the pipe closes and the entry is still there, the supervisor died before
+finishing: the watchdog ends what the run started and settles it, right then,
+before anybody could have re-made the environment.
+"""
+
+import os
+import select
+import signal
+
+from venvguard import journal
+
+
+def start(path: str, close: tuple[int, ...] = ()) -> tuple[int, int] | None:
+    """Fork the watchdog for the entry at `path`: (its pid, the pipe end to hold),
+    or None if it cannot be forked (the run is then settled by the prompt hook)."""
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid:
+        os.close(read_end)
+        return pid, write_end
+    try:
+        os.close(write_end)
+        for fd in close:
+            os.close(fd)
+        os.setpgid(0, 0)
+        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTSTP):
+            signal.signal(sig, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        _watch(read_end, path)
+    except BaseException:
+        pass
+    finally:
+        os._exit(0)
+
+
+def _watch(fd: int, path: str) -> None:
+    """Heartbeat until the pipe closes; the supervisor writes how the run ended as soon
+    as it knows, so a supervisor that dies during cleanup is finished for exactly
+    that outcome, and only one that died before knowing is taken as cut short."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP)
+    said = b""
+    while True:
+        if not poller.poll(journal.HEARTBEAT * 1000):
+            try:
+                os.utime(path)
+            except OSError:
+                pass
+            continue
+        chunk = os.read(fd, 256)
+        if not chunk:
+            break
+        said = (said + chunk)[-256:]
+    from venvguard import settle
+
+    words = said.decode(errors="replace").split()
+    settle.abandoned(path, words[-1] if words else None)
+
+
+def tell(fd: int | None, outcome: str) -> None:
+    """Tell the watchdog how the run ended (best effort: it may be gone)."""
+    if fd is None:
+        return
+    try:
+        os.write(fd, outcome.encode() + b"\n")
+    except OSError:
+        pass
