@@ -107,8 +107,8 @@ def _describe_entry(path: str) -> str:
         held.release()
         state = "cut short" if data["host"] == os.uname().nodename else "elsewhere"
     targets = ", ".join(
-        f"{show_path(p)} ({'existed' if existed != 'absent' else 'new'})"
-        for p, existed in data["targets"]
+        f"{show_path(t['path'])} ({'existed' if t['existed'] != 'absent' else 'new'})"
+        for t in data["targets"]
     )
     return (
         f"{state} `{show_command(data['argv'])}` in {show_path(data['cwd'])} "

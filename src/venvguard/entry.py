@@ -28,10 +28,14 @@ def main() -> None:
         from venvguard import init
 
         sys.exit(init.main(args[1:]))
-    elif command == "_settle":
+    elif command == "_settle":  # the prompt hook: one line at most, whatever happens
         from venvguard import settle
+        from venvguard.messages import say
 
-        settle.orphans()
+        try:
+            settle.orphans()
+        except Exception as e:
+            say(f"could not settle earlier runs ({e}); `venvguard clean` retries")
     else:
         from venvguard.cli import app
 

@@ -128,12 +128,13 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str]) ->
             signals_seen=bool(seen),
             policy=plan.policy,
         )
-        watchdog.tell(dog and dog[1], outcome)
+        watchdog.tell(dog, outcome)
         processes.checkpoint("decided")
         try:
             finish(entry, outcome, held)
         except Exception as e:  # whatever happens, the tool's status is passed on
             say(f"cleanup failed ({e}); `venvguard clean` retries")
+    watchdog.dismiss(dog)
     pass_on(status)
 
 

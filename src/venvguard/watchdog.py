@@ -49,13 +49,17 @@ def start(path: str, close: tuple[int, ...] = ()) -> tuple[int, int] | None:
         os._exit(0)
 
 
+DONE = "done"  # the supervisor's last word: the run is settled, nothing to do
+
+
 def _watch(fd: int, path: str) -> None:
-    """Heartbeat until the pipe closes; the supervisor writes how the run ended as soon
-    as it knows, so a supervisor that dies during cleanup is finished for exactly
-    that outcome, and only one that died before knowing is taken as cut short."""
+    """Heartbeat until the supervisor's word or death. It writes how the run ended as
+    soon as it knows, then DONE once settled: a supervisor that dies during cleanup
+    is finished for exactly the outcome it told, and only one that died before
+    knowing is taken as cut short."""
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLHUP)
-    said = b""
+    said: list[str] = []
     while True:
         if not poller.poll(journal.HEARTBEAT * 1000):
             try:
@@ -65,19 +69,33 @@ def _watch(fd: int, path: str) -> None:
             continue
         chunk = os.read(fd, 256)
         if not chunk:
-            break
-        said = (said + chunk)[-256:]
+            break  # the supervisor is gone without its last word
+        said += chunk.decode(errors="replace").split()
+        if DONE in said:
+            return
     from venvguard import settle
 
-    words = said.decode(errors="replace").split()
-    settle.abandoned(path, words[-1] if words else None)
+    settle.abandoned(path, said[-1] if said else None)
 
 
-def tell(fd: int | None, outcome: str) -> None:
-    """Tell the watchdog how the run ended (best effort: it may be gone)."""
-    if fd is None:
+def tell(dog: tuple[int, int] | None, word: str) -> None:
+    """Tell the watchdog how the run ended, or DONE (best effort: it may be gone)."""
+    if dog is None:
         return
     try:
-        os.write(fd, outcome.encode() + b"\n")
+        os.write(dog[1], word.encode() + b"\n")
     except OSError:
+        pass
+
+
+def dismiss(dog: tuple[int, int] | None) -> None:
+    """The run is settled: send the watchdog off and reap it, so that no zombie is
+    left behind where pid 1 does not reap orphans (containers)."""
+    if dog is None:
+        return
+    tell(dog, DONE)
+    os.close(dog[1])
+    try:
+        os.waitpid(dog[0], 0)
+    except ChildProcessError:
         pass

@@ -1,7 +1,7 @@
 """tools.uv: which uv commands create or change an environment, and where it is.
 
-Each test builds a real directory tree; rules follow uv's own (field-notes.md
-section 3), and a few are cross-checked against the real uv at the end."""
+Each test builds a real directory tree; rules follow uv's own (docs/how-it-works.md),
+and a few are cross-checked against the real uv at the end."""
 
 import os
 import shutil

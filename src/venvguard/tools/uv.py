@@ -1,6 +1,6 @@
 """uv: which of its commands create or change the project environment, and where it is.
 
-uv's rules (checked against uv 0.13, see field-notes.md section 3):
+uv's rules (checked against uv 0.13; docs/how-it-works.md):
 - project commands use the workspace root's `.venv`; the root is the nearest
   `pyproject.toml` upward from `--project` (or the current directory, after
   `--directory`), or the workspace that lists it as a member;
