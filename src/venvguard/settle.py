@@ -39,9 +39,9 @@ def _cwd() -> str | None:
         return None  # deleted under us
 
 
-def _busy_paths(own_token: str) -> set[str]:
-    """Targets of other guarded runs that are still alive."""
-    busy: set[str] = set()
+def live_targets(own_token: str | None = None) -> list[dict]:
+    """The targets of other guarded runs that are still alive."""
+    found: list[dict] = []
     for path in journal.listing():
         pid_token = journal.parse_name(os.path.basename(path))
         if pid_token is None or pid_token[1] == own_token:
@@ -54,8 +54,8 @@ def _busy_paths(own_token: str) -> set[str]:
             data = journal.read(path)
         except journal.JournalError:
             continue
-        busy.update(t["path"] for t in data["targets"])
-    return busy
+        found.extend(data["targets"])
+    return found
 
 
 def _planned(data: dict) -> bool:
@@ -156,7 +156,7 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
         if fd is not None:
             opened.append(fd)
         if busy is None and existed == ABSENT and disk.kind != ABSENT:
-            busy = _busy_paths(token)
+            busy = {t["path"] for t in live_targets(token)}
         ident = None
         if fd is not None:
             info = os.fstat(fd)

@@ -46,14 +46,16 @@ def main(args: list[str]) -> None:
         exec_tool(args)
     from venvguard import journal  # only guarded runs need it
 
-    if journal.listing():  # settling is rare: import it only then
+    being_made: set[str] = set()
+    if journal.listing():  # other runs are rare: import settle only then
         from venvguard import settle
 
         try:
             settle.orphans()
+            being_made = {t["path"] for t in settle.live_targets() if t["existed"] == "absent"}
         except Exception as e:  # best effort: never in the way of the user's command
             say(f"could not settle earlier runs ({e}); `venvguard clean` retries")
-    run(args, cwd, plan, environ.read)
+    run(args, cwd, plan, environ.read, being_made)
 
 
 def exec_tool(args: list[str]) -> None:
@@ -74,7 +76,10 @@ def _exec_failed(program: str, error: Exception) -> None:
     os._exit(127)
 
 
-def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str]) -> None:
+def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
+        being_made: set[str]) -> None:
+    """Run the tool under watch. A target another live guarded run is still making
+    counts as absent before this run too: if neither finishes, it is half-made."""
     from venvguard import decision, journal, removal, watchdog
 
     token = os.urandom(6).hex()
@@ -85,9 +90,8 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str]) ->
             held[index], anchor = removal.hold_anchor(path)
         except OSError:
             anchor = None
-        targets.append(
-            {"path": path, "existed": journal.path_kind(path), "shape": shape, "anchor": anchor}
-        )
+        existed = decision.ABSENT if path in being_made else journal.path_kind(path)
+        targets.append({"path": path, "existed": existed, "shape": shape, "anchor": anchor})
     processes.checkpoint("planned")
     # A signal the shell left ignored (a background job) stays ignored for the tool
     # too. The others are blocked and waited for, so that each comes with who sent it.
