@@ -1,23 +1,29 @@
-"""`venvguard init [SHELL]`: print the shell snippet (stdlib only: it runs at every
-shell start).
+"""`venvguard init [SHELL] [--cache]`: print the shell snippet (stdlib only: it runs
+at every shell start, so it reads a file and prints it, and imports nothing else).
 
-The snippets are real files (shell/venvguard.bash, .zsh, .fish), found with
-importlib.resources. The one thing filled in here is the list of python3.N
-interpreters on PATH, which get a wrapper each like python and python3.
+The snippets are real files (shell/venvguard.bash, .zsh, .fish) beside this module.
+The one thing filled in here is the list of python3.N interpreters on PATH, which
+get a wrapper each like python and python3. With --cache, the snippet is written
+to $XDG_CACHE_HOME/venvguard/init.SHELL behind a header (shell/cache.SHELL) that
+rewrites it when it goes stale, and the rc line that sources it is printed:
+shell start-up then starts no process at all.
 """
 
 import os
 import sys
-from importlib import resources
 
 SHELLS = ("bash", "zsh", "fish")
 # The wrapped names every snippet lists once; init appends the python3.N it finds.
 WRAPPED = " python python3"
+SHELL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shell")
+USAGE = "usage: venvguard init [bash|zsh|fish] [--cache]"
 
 
 def main(args: list[str]) -> int:
-    if len(args) > 1:
-        _error("usage: venvguard init [bash|zsh|fish]")
+    cache = "--cache" in args
+    args = [a for a in args if a != "--cache"]
+    if len(args) > 1 or any(a.startswith("-") for a in args):
+        _error(USAGE)
         return 2
     shell = args[0] if args else detect()
     if shell is None:
@@ -26,13 +32,78 @@ def main(args: list[str]) -> int:
     if shell not in SHELLS:
         _error(f"unknown shell {shell!r}; venvguard knows bash, zsh and fish")
         return 2
-    sys.stdout.write(snippet(shell, python_versions(os.environ.get("PATH", ""))))
+    pythons = python_versions(os.environ.get("PATH", ""))
+    if not cache:
+        sys.stdout.write(snippet(shell, pythons))
+        return 0
+    try:
+        path = write_cache(shell, pythons)
+    except OSError as e:
+        _error(f"cannot write the cached snippet ({e.strerror or e}); "
+               f"use eval \"$(venvguard init {shell})\" instead")
+        return 1
+    sys.stdout.write(rc_line(shell, path) + "\n")
     return 0
 
 
+def _read(name: str) -> str:
+    with open(os.path.join(SHELL_DIR, name), encoding="utf-8") as f:
+        return f.read()
+
+
 def snippet(shell: str, pythons: list[str]) -> str:
-    text = resources.files("venvguard").joinpath("shell", f"venvguard.{shell}").read_text()
+    text = _read(f"venvguard.{shell}")
     return text.replace(WRAPPED, WRAPPED + "".join(" " + p for p in pythons), 1)
+
+
+def cache_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
+    """$XDG_CACHE_HOME/venvguard (a relative XDG_CACHE_HOME is ignored, as the XDG
+    spec says), else ~/.cache/venvguard."""
+    base = environ.get("XDG_CACHE_HOME") or ""
+    if not os.path.isabs(base):
+        base = os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "venvguard")
+
+
+def cached_text(shell: str, pythons: list[str]) -> str:
+    """The cached file: the staleness check, then the snippet."""
+    header = _read(f"cache.{shell}").replace("@PYTHONS@", " ".join(sorted(pythons)), 1)
+    return header + snippet(shell, pythons)
+
+
+def write_cache(shell: str, pythons: list[str]) -> str:
+    """Write the cached snippet atomically; its path. OSError."""
+    directory = cache_dir()
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    path = os.path.join(directory, f"init.{shell}")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(cached_text(shell, pythons))
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def rc_line(shell: str, path: str) -> str:
+    """The one line for the rc file: source the cache, making it first if need be;
+    silent, with status 0, where venvguard is not installed."""
+    home = os.environ.get("HOME", "")
+    if home and home != "/" and path.startswith(home.rstrip("/") + "/"):
+        quoted = '"$HOME' + path[len(home.rstrip("/")):] + '"'
+    else:
+        quoted = "'" + path.replace("'", "'\\''") + "'"
+    make = f"venvguard init {shell} --cache >/dev/null"
+    if shell == "fish":
+        return (f"if test -r {quoted}; or begin; command -q venvguard; and {make}; end; "
+                f"source {quoted}; end")
+    return (f"if [ -r {quoted} ] || {{ command -v venvguard >/dev/null && {make}; }}; "
+            f"then . {quoted}; fi")
 
 
 def python_versions(path: str) -> list[str]:

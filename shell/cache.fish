@@ -1,0 +1,36 @@
+# venvguard for fish, cached by `venvguard init fish --cache` and sourced from
+# config.fish with no process started. It rewrites itself (one venvguard run) when
+# the venvguard on PATH is newer than this file (an upgrade) or the python3.N on
+# PATH are no longer the ones it wraps. Do not edit: it is rewritten.
+
+# Is this file out of date? $argv: the python3.N it wraps, then this file. Builtins only.
+function __venvguard_cache_stale --argument-names cached file
+    set -l found
+    for dir in $PATH
+        for candidate in $dir/python3.*
+            set -l name (path basename -- $candidate)
+            if string match -qr '^python3\.[0-9]+$' -- $name; and not contains -- $name $found
+                set -a found $name
+            end
+        end
+    end
+    set -l want (string split -n ' ' -- $cached)
+    test (count $found) -ne (count $want); and return 0
+    for name in $found
+        contains -- $name $want; or return 0
+    end
+    set -l venvguard (command -s venvguard)
+    test -n "$venvguard"; and test "$venvguard" -nt "$file"
+end
+
+if not set -q __venvguard_regen; and __venvguard_cache_stale '@PYTHONS@' (status filename); and command -q venvguard
+    set -g __venvguard_regen 1
+    if command venvguard init fish --cache >/dev/null
+        functions -e __venvguard_cache_stale
+        source (status filename)
+        set -e __venvguard_regen
+        return 0
+    end
+    set -e __venvguard_regen
+end
+functions -e __venvguard_cache_stale
