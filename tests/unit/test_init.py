@@ -88,7 +88,7 @@ def test_init_rejects_an_unknown_shell_with_exit_2_and_one_line(capsys):
 
 def test_init_rejects_more_than_one_shell(capsys):
     assert init.main(["bash", "zsh"]) == 2
-    assert capsys.readouterr().err == "venvguard: usage: venvguard init [bash|zsh|fish]\n"
+    assert capsys.readouterr().err == "venvguard: usage: venvguard init [bash|zsh|fish] [--cache]\n"
 
 
 def test_init_says_so_when_it_cannot_tell_the_shell(monkeypatch, capsys):
