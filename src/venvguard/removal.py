@@ -146,8 +146,9 @@ def _has_files(fd: int, depth: int = 0) -> bool:
 
 
 def written_after(parent: int, name: str, fd: int | None, moment: float) -> bool:
-    """Was the target, or any entry at its top, written after `moment`? A whole
-    environment re-made since, or one somebody went on installing into, is."""
+    """Was the target, any entry at its top, or its site-packages written after
+    `moment`? A whole environment re-made since is; so is one somebody went on
+    installing into (a new package is a new entry in site-packages)."""
     try:
         if os.lstat(name, dir_fd=parent).st_mtime > moment:
             return True
@@ -156,8 +157,25 @@ def written_after(parent: int, name: str, fd: int | None, moment: float) -> bool
         for entry in os.listdir(fd):
             if os.lstat(entry, dir_fd=fd).st_mtime > moment:
                 return True
+        return _site_packages_written_after(fd, moment)
     except OSError:
         return True  # cannot tell: not provably the run's
+
+
+def _site_packages_written_after(fd: int, moment: float) -> bool:
+    try:
+        lib = os.open("lib", DIR_FLAGS, dir_fd=fd)
+    except OSError:
+        return False  # no lib/ (yet), or not a directory: nothing more to look at
+    try:
+        for version in os.listdir(lib):
+            try:
+                if os.lstat(f"{version}/site-packages", dir_fd=lib).st_mtime > moment:
+                    return True
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+    finally:
+        os.close(lib)
     return False
 
 

@@ -274,7 +274,9 @@ def end_bound(path: str, data: dict) -> float:
 def orphans(*, dry_run: bool = False, wait: float = WATCHDOG_WAIT) -> int:
     """Settle every entry whose supervisor is gone. Returns how many were settled.
     An entry whose supervisor is dead but whose watchdog lives is the watchdog's to
-    settle: wait for it (so that the prompt comes back after, not before)."""
+    settle: wait for it (so that the prompt comes back after, not before). One that
+    neither settles nor dies within `wait` (stopped, stuck) is taken over, under the
+    entry's lock, so that it holds no prompt up for longer."""
     settled = 0
     for path in journal.listing():
         named = journal.parse_name(os.path.basename(path))

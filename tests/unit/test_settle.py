@@ -1,22 +1,32 @@
 """settle: from a journal entry and how its run ended, to what is done on disk.
 
-Entries are written by hand, as a supervisor that died (kill -9, a crash) leaves
-them: named after a pid that is gone, unlocked."""
+Orphaned entries are written by hand, as a supervisor that died (kill -9, a crash,
+a reboot) leaves them: named after a pid that is gone, unlocked, in FORMAT 2, with
+each target's anchor taken from the real directory and an argv that plans again to
+exactly those targets (settle checks that it does)."""
 
 import fcntl
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
+import uv
 from unit_helpers import make_env
 
-from venvguard import decision, journal, kept, removal, settle
+from venvguard import decision, journal, kept, processes, removal, settle, tools
+from venvguard.decision import ABSENT, DIR, FILE
+
+HOUR = 3600.0
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    """A project directory, which is also the current directory."""
+    """A uv project directory, which is also the current directory."""
     path = tmp_path / "project"
     path.mkdir()
     (path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
@@ -24,30 +34,106 @@ def project(tmp_path, monkeypatch):
     return path
 
 
-def write_entry(pid, *, targets, token="abc123", argv=("uv", "sync"), policy="exit",
-                cwd=None, data_token=None, **overrides):
-    """An orphaned journal entry as a supervisor that died leaves it."""
+@pytest.fixture(autouse=True)
+def quick_grace(monkeypatch):
+    """A process that ignores SIGTERM gets SIGKILL sooner than in real runs."""
+    monkeypatch.setattr(processes, "GRACE", 0.2)
+
+
+def new_token():
+    """A fresh run token for each entry: processes are found by it, so that nothing
+    of a guarded run elsewhere on this machine is ever ended by these tests."""
+    return os.urandom(6).hex()
+
+
+def anchor_of(path):
+    """[nearest existing directory above path, its device, its inode], as the
+    supervisor records it before the run."""
+    fd, anchor = removal.hold_anchor(str(path))
+    os.close(fd)
+    return anchor
+
+
+def target(path, existed, shape):
+    return {"path": str(path), "existed": existed, "shape": shape, "anchor": anchor_of(path)}
+
+
+def entry_data(pid, *, token, existed=ABSENT, argv=("uv", "sync"), cwd=None, environ=None,
+               targets=None, **overrides):
+    """The data a supervisor writes for `argv` run in `cwd` (default: the current
+    directory) with `environ`: its targets are the command's own plan, each with
+    `existed` (one kind for all, or one per target), unless `targets` is given as
+    (path, existed, shape) triples."""
+    cwd = str(cwd or os.getcwd())
+    recorder = tools.Recorder(dict(environ or {}))
+    plan = tools.plan(list(argv), cwd, recorder)
+    if targets is None:
+        assert plan is not None, f"{argv} plans no targets in {cwd}"
+        kinds = [existed] * len(plan.targets) if isinstance(existed, str) else list(existed)
+        targets = [
+            (path, kind, shape)
+            for (path, shape), kind in zip(plan.targets, kinds, strict=True)
+        ]
     data = {
         "venvguard": journal.FORMAT,
-        "token": data_token or token,
+        "token": token,
         "host": os.uname().nodename,
-        "boot": journal.boot_id(),
+        "boot": processes.boot_id(),
         "owner": [pid, None],
         "tool": [pid, None],
+        "watchdog": None,
         "started": time.time(),
-        "cwd": cwd or os.getcwd(),
+        "cwd": cwd,
         "argv": list(argv),
-        "targets": [[str(path), kind] for path, kind in targets],
-        "policy": policy,
-        "repair": "uv sync --reinstall" if argv[0] == "uv" else None,
+        "environ": recorder.read,
+        "targets": [target(*t) for t in targets],
+        "policy": plan.policy if plan else decision.ANY_FAILURE,
+        "repair": plan.repair if plan else None,
     }
     data.update(overrides)
+    return data
+
+
+def runs_dir():
     directory = journal.runs_dir()
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    path = os.path.join(directory, journal.entry_name(pid, token))
-    with open(path, "w") as f:
-        json.dump(data, f)
+    journal.private_dir(os.path.dirname(os.path.dirname(directory)))
+    journal.private_dir(directory)
+    return directory
+
+
+def entry_path(pid, token):
+    return os.path.join(runs_dir(), journal.entry_name(pid, token))
+
+
+def write_raw(path, content):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(content)
     return path
+
+
+def write_entry(pid, *, token=None, **kwargs):
+    """An orphaned journal entry as a supervisor that died leaves it; its path."""
+    token = token or new_token()
+    data = entry_data(pid, token=token, **kwargs)
+    return write_raw(entry_path(pid, token), json.dumps(data))
+
+
+def age(path, seconds_ago):
+    """Set the modification time of path and of everything below it back."""
+    when = time.time() - seconds_ago
+    below = []
+    if path.is_dir() and not path.is_symlink():
+        for top, dirs, files in os.walk(path):
+            below += [os.path.join(top, n) for n in dirs + files]
+    for each in [*below, path]:
+        os.utime(each, (when, when), follow_symlinks=False)
+
+
+def heartbeat_stopped(entry, seconds_ago):
+    """The entry's last heartbeat (its mtime) was this long ago."""
+    when = time.time() - seconds_ago
+    os.utime(entry, (when, when))
 
 
 def journal_files():
@@ -61,6 +147,18 @@ def kept_records():
     return [record for _file, record in kept.records()]
 
 
+def tree(path):
+    """Every path below `path`, with file contents: to show nothing was touched."""
+    out = {}
+    for root, dirs, files in os.walk(path):
+        for name in dirs:
+            out[os.path.relpath(os.path.join(root, name), path)] = None
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                out[os.path.relpath(os.path.join(root, name), path)] = f.read()
+    return out
+
+
 # --- orphans: what a dead supervisor's run leaves is settled -----------------------
 
 
@@ -68,7 +166,7 @@ def test_a_venv_made_by_an_abandoned_run_is_removed_and_its_entry_deleted(
     project, dead_pid, capsys
 ):
     env = make_env(project / ".venv")
-    write_entry(dead_pid, targets=[(env, decision.ABSENT)])
+    write_entry(dead_pid)
 
     assert settle.orphans() == 1
 
@@ -80,11 +178,43 @@ def test_a_venv_made_by_an_abandoned_run_is_removed_and_its_entry_deleted(
     )
 
 
+def test_a_venv_really_made_by_python_m_venv_is_removed_without_following_lib64(
+    project, dead_pid, capsys
+):
+    """A real venv has a lib64 -> lib link at its top: an allowed name, unlinked and
+    never followed."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "env"], check=True)
+    write_entry(dead_pid, argv=("python3", "-m", "venv", "--without-pip", "env"))
+
+    assert settle.orphans() == 1
+
+    assert sorted(os.listdir(project)) == ["pyproject.toml"]
+    assert capsys.readouterr().err == (
+        "venvguard: removed env (made by the cut-short `python3 -m venv --without-pip env`)\n"
+    )
+
+
+def test_a_venv_really_made_by_uv_venv_is_removed(project, tmp_path, dead_pid, monkeypatch,
+                                                   capsys):
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    argv = ["venv", "--python", sys.executable]
+    subprocess.run([uv.find_uv_bin(), *argv], check=True, capture_output=True)
+    assert (project / ".venv" / "pyvenv.cfg").exists()
+    write_entry(dead_pid, argv=("uv", *argv))
+
+    assert settle.orphans() == 1
+
+    assert sorted(os.listdir(project)) == ["pyproject.toml"]
+    assert "venvguard: removed .venv (made by the cut-short `uv venv" in capsys.readouterr().err
+
+
 def test_a_venv_that_existed_before_an_abandoned_run_is_kept_and_recorded(
     project, dead_pid, capsys
 ):
     env = make_env(project / ".venv")
-    write_entry(dead_pid, targets=[(env, decision.DIR)])
+    write_entry(dead_pid, existed=DIR)
 
     assert settle.orphans() == 1
 
@@ -105,8 +235,7 @@ def test_an_abandoned_uv_run_keeps_what_it_made_because_it_may_have_finished(
     project, dead_pid, capsys
 ):
     env = make_env(project / ".venv")
-    write_entry(dead_pid, targets=[(env, decision.ABSENT)], argv=("uv", "run", "pytest"),
-                policy=decision.SIGNAL_DEATH)
+    write_entry(dead_pid, argv=("uv", "run", "pytest"))  # planned with policy "signal"
 
     assert settle.orphans() == 1
 
@@ -120,46 +249,785 @@ def test_an_abandoned_uv_run_keeps_what_it_made_because_it_may_have_finished(
     assert record["reason"] == "unknown"
 
 
-def test_a_corrupt_entry_is_set_aside_and_nothing_else_is_touched(project, dead_pid, capsys):
+def test_the_recorded_environment_variables_are_what_the_command_is_planned_with(
+    project, dead_pid, capsys
+):
+    """uv sync with UV_PROJECT_ENVIRONMENT=env made ./env: the entry holds the variable,
+    so the settle plans the same target again, whatever its own environment says."""
+    env = make_env(project / "env")
+    write_entry(dead_pid, environ={"UV_PROJECT_ENVIRONMENT": "env", "UNRELATED": "x"})
+
+    assert settle.orphans() == 1
+
+    assert not os.path.lexists(env)
+    assert capsys.readouterr().err == "venvguard: removed env (made by the cut-short `uv sync`)\n"
+
+
+def test_a_target_that_is_gone_is_settled_silently(project, dead_pid, capsys):
+    write_entry(dead_pid)
+
+    assert settle.orphans() == 1
+
+    assert journal_files() == []
+    assert capsys.readouterr().err == ""
+
+
+def test_every_target_of_a_run_is_settled(project, dead_pid, capsys):
+    made = make_env(project / "env")
+    redirect = project / ".venv"
+    redirect.write_text("env\n")
+    write_entry(dead_pid, argv=("virtualenv", "env"))  # env, and the .venv redirect
+
+    assert settle.orphans() == 1
+
+    assert not os.path.lexists(made)
+    assert not os.path.lexists(redirect)
+    assert capsys.readouterr().err == (
+        "venvguard: removed env (made by the cut-short `virtualenv env`)\n"
+        "venvguard: removed .venv (the redirect file made by the cut-short `virtualenv env`)\n"
+    )
+
+
+def test_a_redirect_file_that_existed_before_is_left_silently(project, dead_pid, capsys):
+    """virtualenv leaves a redirect it found alone: nothing to say about it."""
+    redirect = project / ".venv"
+    redirect.write_text("elsewhere\n")
+    write_entry(dead_pid, argv=("virtualenv", "env"), existed=(ABSENT, FILE))
+
+    settle.orphans()
+
+    assert redirect.read_text() == "elsewhere\n"
+    assert capsys.readouterr().err == ""
+
+
+def test_a_directory_where_the_redirect_file_was_to_be_is_kept(project, dead_pid, capsys):
+    directory = make_env(project / ".venv")
+    write_entry(dead_pid, argv=("virtualenv", "env"))
+
+    settle.orphans()
+
+    assert (directory / "pyvenv.cfg").exists()
+    assert capsys.readouterr().err == "venvguard: kept .venv (it is not a redirect file)\n"
+
+
+# --- what the allowlist keeps -------------------------------------------------------
+
+
+def test_a_symlinked_target_is_kept_and_its_target_untouched(
+    project, tmp_path, dead_pid, capsys
+):
+    elsewhere = make_env(tmp_path / "central" / "env")
+    before = tree(elsewhere)
+    link = project / ".venv"
+    link.symlink_to(elsewhere)
+    write_entry(dead_pid)
+
+    assert settle.orphans() == 1
+
+    assert os.path.islink(link)
+    assert tree(elsewhere) == before
+    assert capsys.readouterr().err == (
+        "venvguard: kept .venv (it is a symbolic link, not an environment; "
+        "what it points to is untouched)\n"
+    )
+    assert [r["reason"] for r in kept_records()] == ["link"]
+
+
+def test_a_venv_holding_a_git_directory_is_kept_and_the_message_names_it(
+    project, dead_pid, capsys
+):
     env = make_env(project / ".venv")
-    directory = journal.runs_dir()
-    os.makedirs(directory)
-    corrupt = os.path.join(directory, journal.entry_name(dead_pid, "abc123"))
-    with open(corrupt, "w") as f:
-        f.write('{"venvguard": 1, "targets": [["' + str(env))  # cut off mid-write
+    (env / ".git").mkdir()
+    write_entry(dead_pid)
+
+    settle.orphans()
+
+    assert (env / ".git").exists()
+    assert (env / "pyvenv.cfg").exists()
+    assert capsys.readouterr().err == (
+        "venvguard: kept .venv (it holds '.git', which no environment tool writes there)\n"
+    )
+
+
+def test_a_directory_without_pyvenv_cfg_holding_files_is_kept(project, dead_pid, capsys):
+    """Only names an environment tool writes, but no pyvenv.cfg and a file in bin/:
+    more than uv writes before pyvenv.cfg, so not provably an environment."""
+    env = project / ".venv"
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "mine").write_text("#!/bin/sh\n")
+    (env / "share").mkdir()
+    write_entry(dead_pid)
+
+    settle.orphans()
+
+    assert (env / "bin" / "mine").exists()
+    assert capsys.readouterr().err == (
+        "venvguard: kept .venv (it has no pyvenv.cfg, so it may not be an environment)\n"
+    )
+
+
+def test_a_target_that_is_the_current_directory_is_kept(project, dead_pid, capsys):
+    (project / "pyproject.toml").unlink()  # not its contents that save it: protection does
+    (project / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    write_entry(dead_pid, argv=("uv", "venv", "."))
+
+    settle.orphans()
+
+    assert (project / "pyvenv.cfg").exists()
+    assert capsys.readouterr().err == (
+        f"venvguard: kept {project} (it is the current directory, one of its parents "
+        "or your home)\n"
+    )
+
+
+def test_the_current_directory_spelled_through_a_link_is_kept(
+    project, tmp_path, dead_pid, capsys
+):
+    """Protection compares device and inode too, not only the spelling."""
+    (project / "pyproject.toml").unlink()
+    (project / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (tmp_path / "alias").symlink_to(tmp_path)
+    write_entry(dead_pid, argv=("python3", "-m", "venv", "alias/project"), cwd=tmp_path)
+
+    settle.orphans()
+
+    assert (project / "pyvenv.cfg").exists()
+    assert "(it is the current directory, one of its parents or your home)" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_target_that_is_the_home_directory_is_kept(project, dead_pid, capsys):
+    home = os.environ["HOME"]
+    os.rmdir(home)
+    make_env(Path(home))  # shaped like an environment: protection keeps it
+    write_entry(dead_pid, argv=("python3", "-m", "venv", home))
+
+    settle.orphans()
+
+    assert os.path.exists(os.path.join(home, "pyvenv.cfg"))
+    assert capsys.readouterr().err == (
+        f"venvguard: kept {home} (it is the current directory, one of its parents "
+        "or your home)\n"
+    )
+
+
+def test_a_target_another_live_run_is_using_is_kept_as_busy(project, dead_pid, capsys):
+    env = make_env(project / ".venv")
+    write_entry(dead_pid)
+    live = write_entry(os.getpid())
+    fd = os.open(live, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # its supervisor is alive
+    try:
+        assert settle.orphans() == 1
+    finally:
+        os.close(fd)
+
+    assert (env / "pyvenv.cfg").exists()
+    assert journal_files() == [os.path.basename(live)]
+    assert capsys.readouterr().err == (
+        "venvguard: kept .venv (another guarded run is using it)\n"
+    )
+
+
+# --- orphans are held to their own command -------------------------------------------
+
+
+def test_an_entry_whose_command_does_not_plan_its_targets_is_kept_as_unplanned(
+    project, tmp_path, dead_pid, capsys
+):
+    """A damaged or forged entry naming another directory: `uv sync` here makes
+    ./.venv, not that one, so nothing is done to it."""
+    victim = make_env(tmp_path / "victim" / ".venv")
+    before = tree(victim)
+    write_entry(dead_pid, targets=[(victim, ABSENT, "uv")])
+
+    assert settle.orphans() == 1
+
+    assert tree(victim) == before
+    assert journal_files() == []
+    assert capsys.readouterr().err == (
+        f"venvguard: kept {victim} (the journal names it, but the run's command does not)\n"
+    )
+
+
+def test_an_entry_whose_target_has_another_shape_than_planned_is_kept_as_unplanned(
+    project, dead_pid, capsys
+):
+    env = make_env(project / ".venv")
+    write_entry(dead_pid, targets=[(env, ABSENT, "venv")])  # uv sync plans shape "uv"
+
+    settle.orphans()
+
+    assert (env / "pyvenv.cfg").exists()
+    assert "(the journal names it, but the run's command does not)" in capsys.readouterr().err
+
+
+def test_an_entry_whose_command_plans_nothing_is_kept_as_unplanned(project, dead_pid, capsys):
+    env = make_env(project / ".venv")
+    write_entry(dead_pid, argv=("uv", "lock"), targets=[(env, ABSENT, "uv")])
+
+    settle.orphans()
+
+    assert (env / "pyvenv.cfg").exists()
+    assert "(the journal names it, but the run's command does not)" in capsys.readouterr().err
+
+
+def test_an_anchor_replaced_by_a_link_touches_nothing_behind_it(
+    project, tmp_path, dead_pid, capsys
+):
+    """The run's directory was renamed away and a link to a victim put in its place:
+    the path now leads into the victim, whose .venv is not the run's."""
+    work = tmp_path / "work"
+    make_env(work / ".venv")
+    entry = write_entry(dead_pid, argv=("python3", "-m", "venv", ".venv"), cwd=work)
+    victim = make_env(tmp_path / "victim" / ".venv")
+    before = tree(victim)
+    work.rename(tmp_path / "moved")
+    work.symlink_to(tmp_path / "victim")
+
+    assert settle.orphans() == 1
+
+    assert tree(victim) == before
+    assert (tmp_path / "moved" / ".venv" / "pyvenv.cfg").exists()  # reached no other way
+    assert not os.path.exists(entry)
+    assert capsys.readouterr().err == (
+        f"venvguard: kept {work}/.venv (its parent directory was moved or replaced "
+        "during the run)\n"
+    )
+
+
+def test_a_link_swapped_in_below_the_anchor_is_not_followed(project, tmp_path, dead_pid, capsys):
+    """`python -m venv sub/env` with no sub/ yet: the anchor is the directory above,
+    and sub/ became a link to a victim before the settle."""
+    write_entry(dead_pid, argv=("python3", "-m", "venv", "sub/env"))
+    victim = make_env(tmp_path / "victim" / "env")
+    before = tree(victim)
+    (project / "sub").symlink_to(victim.parent)
+
+    settle.orphans()
+
+    assert tree(victim) == before
+    assert capsys.readouterr().err == (
+        "venvguard: kept sub/env (its parent directory was moved or replaced during the run)\n"
+    )
+
+
+# --- orphans: what was written after the run is not the run's ---------------------------
+
+
+def test_an_orphans_env_re_made_after_its_run_is_kept_as_written_after(
+    project, dead_pid, capsys
+):
+    entry = write_entry(dead_pid)
+    heartbeat_stopped(entry, HOUR)  # the run ended an hour ago at the latest
+    env = make_env(project / ".venv")  # made now, by somebody else
+
+    assert settle.orphans() == 1
+
+    assert (env / "pyvenv.cfg").exists()
+    assert journal_files() == []
+    assert capsys.readouterr().err == (
+        "venvguard: kept .venv (it was written after the cut-short `uv sync` ended, "
+        "so it is not only the run's)\n"
+    )
+    assert [r["reason"] for r in kept_records()] == ["changed"]
+
+
+def test_an_orphans_env_added_to_at_its_top_after_its_run_is_kept(project, dead_pid, capsys):
+    env = make_env(project / ".venv")
+    age(env, 2 * HOUR)
+    entry = write_entry(dead_pid)
+    heartbeat_stopped(entry, HOUR)
+    (env / "bin" / "black").write_text("#!/bin/sh\n")  # a later install: bin/ changed
+
+    settle.orphans()
+
+    assert (env / "bin" / "black").exists()
+    assert "(it was written after the cut-short `uv sync` ended" in capsys.readouterr().err
+
+
+def test_an_orphans_env_installed_into_after_its_run_is_kept(project, dead_pid, capsys):
+    """A package with no scripts changes only site-packages, two levels down."""
+    env = make_env(project / ".venv")
+    age(env, 2 * HOUR)
+    entry = write_entry(dead_pid)
+    heartbeat_stopped(entry, HOUR)
+    site = env / "lib" / "python3.11" / "site-packages"
+    (site / "six.py").write_text("")
+
+    settle.orphans()
+
+    assert (site / "six.py").exists()
+    assert "(it was written after the cut-short `uv sync` ended" in capsys.readouterr().err
+
+
+def test_an_orphans_env_last_written_before_its_heartbeat_stopped_is_removed(
+    project, dead_pid, capsys
+):
+    env = make_env(project / ".venv")
+    age(env, 2 * HOUR)
+    entry = write_entry(dead_pid)
+    heartbeat_stopped(entry, HOUR)
+
+    assert settle.orphans() == 1
+
+    assert not os.path.lexists(env)
+    assert "removed .venv" in capsys.readouterr().err
+
+
+def test_a_run_cut_short_by_a_reboot_removes_what_it_left_before_the_reboot(
+    project, dead_pid, capsys
+):
+    env = make_env(project / ".venv")
+    age(env, time.time() - processes.boot_time() + HOUR)  # an hour before this boot
+    write_entry(dead_pid, boot="an-earlier-boot")  # its heartbeat: just now, by the look
+
+    assert settle.orphans() == 1
+
+    assert not env.exists()
+    assert capsys.readouterr().err == (
+        "venvguard: removed .venv (made by the cut-short `uv sync`)\n"
+    )
+
+
+def test_a_run_cut_short_by_a_reboot_keeps_an_environment_written_since(
+    project, dead_pid, capsys
+):
+    env = make_env(project / ".venv")  # written now, long after this machine booted
+    entry = write_entry(dead_pid, boot="an-earlier-boot")
+
+    assert settle.orphans() == 1
+
+    assert (env / "pyvenv.cfg").exists()
+    assert not os.path.exists(entry)
+    assert capsys.readouterr().err == (
+        "venvguard: kept .venv (it was written after the cut-short `uv sync` ended, "
+        "so it is not only the run's)\n"
+    )
+
+
+# --- orphans: the run's processes are ended first --------------------------------------
+
+
+def test_a_tool_that_outlives_its_supervisor_is_ended_and_its_env_removed(
+    project, dead_pid, live_child, capsys
+):
+    """The tool ran until now, so all it wrote is the run's, however late."""
+    entry = write_entry(dead_pid, tool=[live_child.pid, processes.start_time(live_child.pid)])
+    heartbeat_stopped(entry, HOUR)
+    env = make_env(project / ".venv")
+
+    assert settle.orphans() == 1
+
+    assert live_child.wait(timeout=5) == -signal.SIGTERM
+    assert not os.path.lexists(env)
+    assert journal_files() == []
+    assert capsys.readouterr().err == (
+        "venvguard: removed .venv (made by the cut-short `uv sync`)\n"
+    )
+
+
+def test_a_process_carrying_the_runs_marker_is_ended_too(project, dead_pid):
+    """A build backend re-parented to init is found by VENVGUARD_RUN=<token>."""
+    token = new_token()
+    backend = subprocess.Popen(["sleep", "60"], env={**os.environ, processes.MARKER: token})
+    try:
+        write_entry(dead_pid, token=token)
+        make_env(project / ".venv")
+
+        settle.orphans()
+
+        assert backend.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        backend.kill()
+        backend.wait()
+
+
+def test_a_process_of_another_run_is_not_ended(project, dead_pid):
+    other = subprocess.Popen(["sleep", "60"], env={**os.environ, processes.MARKER: new_token()})
+    try:
+        write_entry(dead_pid)
+
+        settle.orphans()
+
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_tool_that_ignores_sigterm_is_killed(project, dead_pid):
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time\n"
+         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\n"
+         "time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert stubborn.stdout.readline() == "ready\n"
+        write_entry(dead_pid, tool=[stubborn.pid, processes.start_time(stubborn.pid)])
+
+        settle.orphans()
+
+        assert stubborn.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        stubborn.kill()
+        stubborn.wait()
+        stubborn.stdout.close()
+
+
+# --- orphans: a live watchdog settles its own run -------------------------------------
+
+
+def fake_watchdog(code="import time; time.sleep(60)", *args):
+    """A process standing in for a run's watchdog: it holds no lock, and does what
+    `code` says."""
+    return subprocess.Popen([sys.executable, "-c", code, *args])
+
+
+def watchdog_field(process):
+    return [process.pid, processes.start_time(process.pid)]
+
+
+def test_orphans_waits_for_a_live_watchdog_to_settle_its_run(project, dead_pid, capsys):
+    """The prompt comes back after the watchdog is done, and the run is its to settle:
+    this one takes a moment, then deletes the entry (and, a fake, nothing else)."""
+    env = make_env(project / ".venv")
+    token = new_token()
+    path = entry_path(dead_pid, token)
+    dog = fake_watchdog("import os, sys, time; time.sleep(0.3); os.unlink(sys.argv[1])", path)
+    try:
+        write_raw(path, json.dumps(entry_data(dead_pid, token=token, watchdog=watchdog_field(dog))))
+
+        assert settle.orphans(wait=30) == 0
+
+        assert dog.wait(timeout=5) == 0  # it did its part, and orphans waited for it
+        assert (env / "pyvenv.cfg").exists()
+        assert capsys.readouterr().err == ""
+    finally:
+        dog.kill()
+        dog.wait()
+
+
+def test_a_watchdog_that_neither_settles_nor_dies_within_the_wait_is_taken_over(
+    project, dead_pid, capsys
+):
+    """A watchdog that lives on without settling (stopped, stuck) must not hold every
+    prompt up: after the wait, orphans settles the run itself, under its lock."""
+    env = make_env(project / ".venv")
+    dog = fake_watchdog()
+    try:
+        entry = write_entry(dead_pid, watchdog=watchdog_field(dog))
+        age(env, 60)
+        heartbeat_stopped(entry, 30)
+
+        assert settle.orphans(wait=0.2) == 1
+
+        assert not os.path.lexists(env)
+        assert not os.path.exists(entry)
+    finally:
+        dog.kill()
+        dog.wait()
+
+
+def test_a_watchdog_that_died_without_settling_leaves_the_run_to_orphans(project, dead_pid):
+    env = make_env(project / ".venv")
+    dog = fake_watchdog("pass")
+    dog.wait()
+    write_entry(dead_pid, watchdog=[dog.pid, None])
+
+    assert settle.orphans(wait=30) == 1
+
+    assert not os.path.lexists(env)
+
+
+# --- abandoned: the watchdog's settle ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("outcome", "words"),
+    [
+        (decision.INTERRUPTED, "the interrupted `uv sync`"),
+        (decision.FAILED, "the failed `uv sync`"),
+    ],
+)
+def test_abandoned_settles_for_the_outcome_the_supervisor_told(
+    project, dead_pid, capsys, outcome, words
+):
+    env = make_env(project / ".venv")
+    entry = write_entry(dead_pid)
+
+    settle.abandoned(entry, outcome)
+
+    assert not os.path.lexists(env)
+    assert journal_files() == []
+    assert capsys.readouterr().err == f"venvguard: removed .venv (made by {words})\n"
+
+
+def test_abandoned_after_a_finished_run_leaves_its_env_and_forgets_its_records(
+    project, dead_pid, capsys
+):
+    env = make_env(project / ".venv")
+    kept.remember(str(env), reason="existed", argv=["uv", "sync"], repair=None)
+    entry = write_entry(dead_pid, existed=DIR)
+
+    settle.abandoned(entry, decision.FINISHED)
+
+    assert (env / "pyvenv.cfg").exists()
+    assert kept_records() == []
+    assert journal_files() == []
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("outcome", [None, "gibberish"], ids=["untold", "garbled"])
+def test_abandoned_without_a_known_outcome_settles_as_cut_short_just_now(
+    project, dead_pid, capsys, outcome
+):
+    """The watchdog saw the supervisor die just now: what is there is the run's,
+    however long ago the last heartbeat was."""
+    entry = write_entry(dead_pid)
+    heartbeat_stopped(entry, HOUR)
+    env = make_env(project / ".venv")
+
+    settle.abandoned(entry, outcome)
+
+    assert not os.path.lexists(env)
+    assert journal_files() == []
+    assert capsys.readouterr().err == (
+        "venvguard: removed .venv (made by the cut-short `uv sync`)\n"
+    )
+
+
+def test_abandoned_ends_what_the_run_left_running(project, dead_pid, live_child):
+    entry = write_entry(dead_pid, tool=[live_child.pid, processes.start_time(live_child.pid)])
+
+    settle.abandoned(entry, decision.INTERRUPTED)
+
+    assert live_child.wait(timeout=5) == -signal.SIGTERM
+
+
+def test_abandoned_leaves_an_entry_somebody_else_holds(project, dead_pid, monkeypatch, capsys):
+    monkeypatch.setattr(settle, "WATCHDOG_WAIT", 0.05)
+    env = make_env(project / ".venv")
+    entry = write_entry(dead_pid)
+    fd = os.open(entry, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        settle.abandoned(entry, decision.INTERRUPTED)
+    finally:
+        os.close(fd)
+
+    assert (env / "pyvenv.cfg").exists()
+    assert os.path.exists(entry)
+    assert capsys.readouterr().err == ""
+
+
+def test_abandoned_of_an_unreadable_entry_does_nothing(project, dead_pid, capsys):
+    env = make_env(project / ".venv")
+    entry = write_raw(entry_path(dead_pid, new_token()), "{")
+
+    settle.abandoned(entry, decision.INTERRUPTED)
+
+    assert (env / "pyvenv.cfg").exists()
+    assert os.path.exists(entry)  # the next settle reports it
+    assert capsys.readouterr().err == ""
+
+
+# --- a deletion cut short is finished ------------------------------------------------
+
+
+def test_a_leftover_set_aside_directory_is_deleted_pyvenv_cfg_last(
+    project, dead_pid, monkeypatch
+):
+    """A background deletion was cut short: the env is already set aside under the
+    run's name, and the next settle finishes it."""
+    token = new_token()
+    trash = make_env(project / removal.trash_name(token, 0))
+    entry = write_entry(dead_pid, token=token)
+    events = []
+    real_unlink, real_rmdir = os.unlink, os.rmdir
+
+    def unlink(path, *args, dir_fd=None, **kwargs):
+        events.append(("unlink", os.fspath(path)))
+        return real_unlink(path, *args, dir_fd=dir_fd, **kwargs)
+
+    def rmdir(path, *args, dir_fd=None, **kwargs):
+        events.append(("rmdir", os.fspath(path)))
+        return real_rmdir(path, *args, dir_fd=dir_fd, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    monkeypatch.setattr(os, "rmdir", rmdir)
+
+    assert settle.orphans() == 1
+
+    assert not os.path.lexists(trash)
+    assert sorted(os.listdir(project)) == ["pyproject.toml"]
+    assert journal_files() == []
+    names = [os.path.basename(path) for _op, path in events]
+    cfg = names.index("pyvenv.cfg")
+    # Every other file of the environment went first, then pyvenv.cfg, then the
+    # directory itself, then the journal entry.
+    assert {"python", "__init__.py"} <= set(names[:cfg])
+    assert events[cfg:] == [
+        ("unlink", "pyvenv.cfg"), ("rmdir", trash.name), ("unlink", entry),
+    ]
+
+
+def test_a_leftover_set_aside_directory_holding_a_foreign_file_is_left_alone(
+    project, dead_pid, capsys
+):
+    token = new_token()
+    leftover = make_env(project / removal.trash_name(token, 0))
+    (leftover / "thesis.tex").write_text("years of work")
+    before = tree(leftover)
+    write_entry(dead_pid, token=token)
+
+    assert settle.orphans() == 1
+
+    assert tree(leftover) == before
+    assert journal_files() == []
+    assert capsys.readouterr().err == (
+        f"venvguard: left {leftover.name} beside .venv alone: "
+        "it is not what venvguard set aside\n"
+    )
+
+
+def test_a_leftover_named_like_a_set_aside_directory_but_a_link_is_left_alone(
+    project, tmp_path, dead_pid, capsys
+):
+    token = new_token()
+    victim = make_env(tmp_path / "victim")
+    before = tree(victim)
+    (project / removal.trash_name(token, 0)).symlink_to(victim)
+    write_entry(dead_pid, token=token)
+
+    settle.orphans()
+
+    assert tree(victim) == before
+    assert "it is not what venvguard set aside" in capsys.readouterr().err
+
+
+# --- unreadable entries are set aside, never acted upon ------------------------------
+
+
+def valid_entry_text(pid):
+    return json.dumps(entry_data(pid, token=new_token()))
+
+
+def as_fifo(path, _pid, _tmp_path):
+    os.mkfifo(path, 0o600)
+
+
+def as_directory(path, _pid, _tmp_path):
+    os.mkdir(path, 0o700)
+
+
+def as_symlink_to_a_valid_entry(path, pid, tmp_path):
+    real = write_raw(str(tmp_path / "elsewhere.json"), valid_entry_text(pid))
+    os.symlink(real, path)
+
+
+def owned_by_another_user(path, pid, _tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give a file to another user")
+    write_raw(path, valid_entry_text(pid))
+    os.chown(path, 65534, 65534)
+
+
+def too_large(path, _pid, _tmp_path):
+    write_raw(path, json.dumps({"venvguard": journal.FORMAT, "pad": "x" * journal.MAX_SIZE}))
+
+
+def cut_off_mid_write(path, pid, _tmp_path):
+    write_raw(path, valid_entry_text(pid)[:120])
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (as_fifo, "not a regular file"),
+        (as_directory, "not a regular file"),
+        (as_symlink_to_a_valid_entry, "cannot be opened (Too many levels of symbolic links)"),
+        (owned_by_another_user, "owned by another user (uid 65534)"),
+        (too_large, "too large"),
+        (cut_off_mid_write, "not valid JSON"),
+    ],
+    ids=["fifo", "directory", "symlink", "other-owner", "too-large", "not-json"],
+)
+def test_an_unreadable_entry_is_set_aside_as_corrupt_and_no_environment_touched(
+    project, tmp_path, dead_pid, capsys, make, problem
+):
+    env = make_env(project / ".venv")
+    before = tree(env)
+    name = journal.entry_name(dead_pid, new_token())
+    path = os.path.join(runs_dir(), name)
+    make(path, dead_pid, tmp_path)
 
     assert settle.orphans() == 0
 
-    assert (env / "pyvenv.cfg").exists()
-    assert journal_files() == [f"{dead_pid}.abc123.json.corrupt"]
+    assert tree(env) == before
+    assert journal_files() == [f"{name}.corrupt"]
     assert journal.listing() == []  # the prompt hook stops finding it
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith(f"venvguard: journal entry {corrupt} is unreadable: not valid JSON")
-    assert err.endswith(f"set aside as {dead_pid}.abc123.json.corrupt, no environment touched\n")
+    assert err.startswith(f"venvguard: journal entry {path} is unreadable: {problem}")
+    assert err.endswith(f"; set aside as {name}.corrupt, no environment touched\n")
+
+
+def test_a_symlinked_entry_is_set_aside_itself_and_what_it_points_to_is_untouched(
+    project, tmp_path, dead_pid
+):
+    path = entry_path(dead_pid, new_token())
+    as_symlink_to_a_valid_entry(path, dead_pid, tmp_path)
+    real = tmp_path / "elsewhere.json"
+    text = real.read_text()
+
+    settle.orphans()
+
+    assert os.path.islink(path + ".corrupt")
+    assert real.read_text() == text
 
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"tool": []}, {"argv": ["uv", 1]}, {"data_token": "../../x"}],
-    ids=["tool-empty", "argv-not-strings", "token-a-path"],
+    [
+        lambda env: {"venvguard": 1},
+        lambda env: {"tool": []},
+        lambda env: {"argv": ["uv", 1]},
+        lambda env: {"token": "../../x"},
+        lambda env: {"environ": {"UV_PROJECT_ENVIRONMENT": 1}},
+        lambda env: {"watchdog": [0, 0]},
+        lambda env: {"targets": [[str(env), "absent"]]},
+        lambda env: {"targets": [{**target(env, ABSENT, "uv"), "path": ".venv"}]},
+        lambda env: {"targets": [{**target(env, ABSENT, "uv"), "shape": "conda"}]},
+        lambda env: {"targets": [{**target(env, ABSENT, "uv"), "anchor": ["/elsewhere", 1, 2]}]},
+    ],
+    ids=["format-1", "tool-empty", "argv-not-strings", "token-a-path", "environ-not-strings",
+         "watchdog-pid-0", "target-format-1", "target-relative", "shape-unknown",
+         "anchor-not-above"],
 )
 def test_an_entry_with_a_malformed_field_is_set_aside_without_a_traceback(
     project, dead_pid, capsys, overrides
 ):
     env = make_env(project / ".venv")
-    write_entry(dead_pid, targets=[(env, decision.ABSENT)], **overrides)
+    token = new_token()
+    data = {**entry_data(dead_pid, token=token), **overrides(env)}
+    entry = write_raw(entry_path(dead_pid, token), json.dumps(data))
 
     assert settle.orphans() == 0
 
     assert (env / "pyvenv.cfg").exists()
-    assert journal_files() == [f"{dead_pid}.abc123.json.corrupt"]
+    assert journal_files() == [os.path.basename(entry) + ".corrupt"]
     assert "is unreadable" in capsys.readouterr().err
+
+
+# --- entries that are not this settle's -------------------------------------------
 
 
 def test_an_entry_from_another_host_is_left_alone(project, dead_pid, capsys):
     env = make_env(project / ".venv")
-    entry = write_entry(dead_pid, targets=[(env, decision.ABSENT)], host="some-other-host")
+    entry = write_entry(dead_pid, host="some-other-host")
 
     assert settle.orphans() == 0
 
@@ -170,11 +1038,11 @@ def test_an_entry_from_another_host_is_left_alone(project, dead_pid, capsys):
 
 def test_an_entry_whose_lock_is_held_is_left_alone(project, dead_pid, capsys):
     env = make_env(project / ".venv")
-    entry = write_entry(dead_pid, targets=[(env, decision.ABSENT)])
+    entry = write_entry(dead_pid)
     fd = os.open(entry, os.O_RDONLY)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        assert settle.orphans() == 0
+        assert settle.orphans(wait=0.05) == 0
     finally:
         os.close(fd)
 
@@ -183,86 +1051,17 @@ def test_an_entry_whose_lock_is_held_is_left_alone(project, dead_pid, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_an_entry_whose_tool_still_runs_is_left_alone_under_the_tools_pid(
-    project, dead_pid, live_child, monkeypatch
-):
-    monkeypatch.setattr(settle, "TOOL_GRACE", 0.05)
-    env = make_env(project / ".venv")
-    entry = write_entry(dead_pid, targets=[(env, decision.ABSENT)],
-                        tool=[live_child.pid, journal.start_time(live_child.pid)])
-
+def test_orphans_without_a_journal_settle_nothing(project, capsys):
     assert settle.orphans() == 0
-
-    assert env.exists()
-    assert not os.path.exists(entry)
-    # Named after the live tool, the prompt hooks skip it without starting Python.
-    renamed = os.path.join(os.path.dirname(entry), journal.entry_name(live_child.pid, "abc123"))
-    assert os.path.exists(renamed)
-    assert journal.claim(renamed) is not None  # and not left locked
+    assert capsys.readouterr().err == ""
 
 
-def test_a_run_cut_short_by_a_reboot_keeps_an_environment_written_since(
-    project, dead_pid, capsys
-):
-    env = make_env(project / ".venv")  # written now, long after this machine booted
-    entry = write_entry(dead_pid, targets=[(env, decision.ABSENT)], boot="an-earlier-boot")
-
-    assert settle.orphans() == 1
-
-    assert env.exists()
-    assert not os.path.exists(entry)
-    err = capsys.readouterr().err
-    assert "kept .venv (it was written after the cut-short `uv sync` ended" in err
-
-
-def test_a_run_cut_short_by_a_reboot_removes_what_it_left_before_the_reboot(
-    project, dead_pid, capsys
-):
-    env = make_env(project / ".venv")
-    before_boot = journal.boot_time() - 3600
-    for path in (env, env / "pyvenv.cfg"):
-        os.utime(path, (before_boot, before_boot))
-    write_entry(dead_pid, targets=[(env, decision.ABSENT)], boot="an-earlier-boot")
-
-    assert settle.orphans() == 1
-
-    assert not env.exists()
-    assert "removed .venv (made by the cut-short `uv sync`)" in capsys.readouterr().err
-
-
-def test_a_leftover_trash_directory_is_deleted_pyvenv_cfg_last(project, dead_pid, monkeypatch):
-    # A background deletion was cut short: the env is already set aside.
-    trash = make_env(project / f"{removal.TRASH_PREFIX}abc123-0")
-    entry = write_entry(dead_pid, targets=[(project / ".venv", decision.ABSENT)])
-    events = []
-    real_unlink, real_rmdir = os.unlink, os.rmdir
-
-    def unlink(path, *args, dir_fd=None, **kwargs):
-        events.append(("unlink", os.fspath(path), dir_fd))
-        return real_unlink(path, *args, dir_fd=dir_fd, **kwargs)
-
-    def rmdir(path, *args, dir_fd=None, **kwargs):
-        events.append(("rmdir", os.fspath(path), dir_fd))
-        return real_rmdir(path, *args, dir_fd=dir_fd, **kwargs)
-
-    monkeypatch.setattr(os, "unlink", unlink)
-    monkeypatch.setattr(os, "rmdir", rmdir)
-
-    assert settle.orphans() == 1
-
-    assert not os.path.lexists(trash)
-    assert journal_files() == []
-    names = [os.path.basename(path) for _op, path, _fd in events]
-    cfg = names.index("pyvenv.cfg")
-    # Every other file of the environment went first, then pyvenv.cfg, then the
-    # directory itself, then the journal entry.
-    assert {"python", "__init__.py"} <= set(names[:cfg])
-    assert events[cfg + 1:] == [("rmdir", str(trash), None), ("unlink", entry, None)]
+# --- dry runs -------------------------------------------------------------------------
 
 
 def test_a_dry_run_changes_nothing_and_says_what_it_would_settle(project, dead_pid, capsys):
     env = make_env(project / ".venv")
-    entry = write_entry(dead_pid, targets=[(env, decision.ABSENT)])
+    entry = write_entry(dead_pid)
 
     assert settle.orphans(dry_run=True) == 1
 
@@ -275,12 +1074,17 @@ def test_a_dry_run_changes_nothing_and_says_what_it_would_settle(project, dead_p
     )
 
 
+def test_a_dry_run_ends_no_process_and_renames_no_entry(project, dead_pid, live_child):
+    entry = write_entry(dead_pid, tool=[live_child.pid, processes.start_time(live_child.pid)])
+
+    assert settle.orphans(dry_run=True) == 1
+
+    assert live_child.poll() is None
+    assert journal_files() == [os.path.basename(entry)]
+
+
 def test_a_dry_run_leaves_a_corrupt_entry_where_it_is(project, dead_pid, capsys):
-    directory = journal.runs_dir()
-    os.makedirs(directory)
-    corrupt = os.path.join(directory, journal.entry_name(dead_pid, "abc123"))
-    with open(corrupt, "w") as f:
-        f.write("[]")
+    corrupt = write_raw(entry_path(dead_pid, new_token()), "[]")
 
     assert settle.orphans(dry_run=True) == 0
 
@@ -290,120 +1094,43 @@ def test_a_dry_run_leaves_a_corrupt_entry_where_it_is(project, dead_pid, capsys)
     )
 
 
-def test_orphans_without_a_journal_settle_nothing(project, capsys):
-    assert settle.orphans() == 0
-    assert capsys.readouterr().err == ""
-
-
-def test_a_symlink_venv_made_by_the_run_is_unlinked_and_its_target_kept(
-    project, tmp_path, dead_pid, capsys
-):
-    elsewhere = make_env(tmp_path / "central" / "env")
-    link = project / ".venv"
-    link.symlink_to(elsewhere)
-    write_entry(dead_pid, targets=[(link, decision.ABSENT)])
-
-    assert settle.orphans() == 1
-
-    assert not os.path.lexists(link)
-    assert (elsewhere / "pyvenv.cfg").exists()
-    assert (elsewhere / "bin" / "python").exists()
-    assert capsys.readouterr().err == (
-        "venvguard: removed the link .venv (made by the cut-short `uv sync`; "
-        "what it points to is untouched)\n"
-    )
-
-
-def test_a_venv_holding_a_git_directory_is_kept_as_foreign(project, dead_pid, capsys):
-    env = make_env(project / ".venv")
-    (env / ".git").mkdir()
-    write_entry(dead_pid, targets=[(env, decision.ABSENT)])
-
-    settle.orphans()
-
-    assert (env / ".git").exists()
-    assert capsys.readouterr().err == (
-        "venvguard: kept .venv (it holds files no environment tool writes)\n"
-    )
-
-
-def test_a_target_that_is_the_current_directory_is_kept(project, dead_pid, capsys):
-    write_entry(dead_pid, targets=[(project, decision.ABSENT)],
-                argv=("uv", "venv", "."), cwd=str(project))
-    (project / "pyproject.toml").unlink()  # not even a marker saves it: protection does
-
-    settle.orphans()
-
-    assert project.is_dir()
-    assert capsys.readouterr().err == (
-        f"venvguard: kept {project} (it is the current directory or holds it; "
-        "the cut-short `uv venv .` may have left it incomplete)\n"
-    )
-
-
-def test_a_target_another_live_run_is_using_is_kept_as_busy(project, dead_pid, capsys):
-    env = make_env(project / ".venv")
-    write_entry(dead_pid, targets=[(env, decision.ABSENT)], token="dead01")
-    live = write_entry(os.getpid(), targets=[(env, decision.ABSENT)], token="live01")
-    fd = os.open(live, os.O_RDONLY)
-    fcntl.flock(fd, fcntl.LOCK_EX)  # its supervisor is alive
-    try:
-        assert settle.orphans() == 1
-    finally:
-        os.close(fd)
-
-    assert env.exists()
-    assert journal_files() == [os.path.basename(live)]
-    assert capsys.readouterr().err == (
-        "venvguard: kept .venv (another guarded run is using it)\n"
-    )
-
-
-def test_a_target_that_is_gone_is_settled_silently(project, dead_pid, capsys):
-    write_entry(dead_pid, targets=[(project / ".venv", decision.ABSENT)])
-
-    assert settle.orphans() == 1
-
-    assert journal_files() == []
-    assert capsys.readouterr().err == ""
-
-
-def test_every_target_of_a_run_is_settled(project, dead_pid, capsys):
-    made = make_env(project / "env")
-    redirect = project / ".venv"
-    redirect.write_text("env\n")
-    write_entry(dead_pid, targets=[(made, decision.ABSENT), (redirect, decision.ABSENT)],
-                argv=("virtualenv", "env"))
-
-    settle.orphans()
-
-    assert not os.path.lexists(made)
-    assert not os.path.lexists(redirect)
-    assert capsys.readouterr().err == (
-        "venvguard: removed env (made by the cut-short `virtualenv env`)\n"
-        "venvguard: removed the link .venv (made by the cut-short `virtualenv env`; "
-        "what it points to is untouched)\n"
-    )
-
-
 # --- conclude: a run that ended under its supervisor -------------------------------------
 
 
-def create_entry(targets, argv=("uv", "sync"), policy="exit"):
-    return journal.create(journal.new_data(
-        argv=list(argv), cwd=os.getcwd(), targets=[[str(p), k] for p, k in targets],
-        policy=policy, repair="uv sync --reinstall", tool_pid=os.getpid(),
-        token=os.urandom(6).hex(),
-    ))
+@pytest.fixture
+def supervise():
+    """Journal a run as the supervisor does: plan it, hold each target's anchor
+    from before the run, create (and lock) the entry. Returns (entry, held)."""
+    held_fds = []
+
+    def start(argv=("uv", "sync"), existed=ABSENT, cwd=None):
+        argv, cwd = list(argv), str(cwd or os.getcwd())
+        plan = tools.plan(argv, cwd, {})
+        held, targets = {}, []
+        for index, (path, shape) in enumerate(plan.targets):
+            held[index], anchor = removal.hold_anchor(path)
+            held_fds.append(held[index])
+            targets.append({"path": path, "existed": existed, "shape": shape, "anchor": anchor})
+        entry = journal.create(journal.new_data(
+            argv=argv, cwd=cwd, environ={}, targets=targets, policy=plan.policy,
+            repair=plan.repair, tool_pid=os.getpid(), watchdog=None, token=new_token(),
+        ))
+        return entry, held
+
+    yield start
+    for fd in held_fds:
+        os.close(fd)
 
 
-def test_a_finished_run_forgets_kept_records_of_its_targets_and_says_nothing(project, capsys):
+def test_a_finished_run_forgets_kept_records_of_its_targets_and_says_nothing(
+    project, supervise, capsys
+):
     env = make_env(project / ".venv")
     kept.remember(str(env), reason="existed", argv=["uv", "sync"], repair="uv sync --reinstall")
     kept.remember("/elsewhere/.venv", reason="existed", argv=["uv", "sync"], repair=None)
-    entry = create_entry([(env, decision.DIR)])
+    entry, held = supervise(existed=DIR)
 
-    settle.conclude(entry, decision.FINISHED)
+    settle.conclude(entry, decision.FINISHED, parents=held)
 
     assert env.exists()
     assert [r["path"] for r in kept_records()] == ["/elsewhere/.venv"]
@@ -411,22 +1138,22 @@ def test_a_finished_run_forgets_kept_records_of_its_targets_and_says_nothing(pro
     assert capsys.readouterr().err == ""
 
 
-def test_a_finished_run_leaves_a_venv_it_made(project, capsys):
+def test_a_finished_run_leaves_a_venv_it_made(project, supervise, capsys):
     env = make_env(project / ".venv")
-    entry = create_entry([(env, decision.ABSENT)])
+    entry, held = supervise()
 
-    settle.conclude(entry, decision.FINISHED)
+    settle.conclude(entry, decision.FINISHED, parents=held)
 
     assert (env / "pyvenv.cfg").exists()
     assert journal_files() == []
     assert capsys.readouterr().err == ""
 
 
-def test_an_interrupted_run_says_interrupted(project, capsys):
+def test_an_interrupted_run_says_interrupted(project, supervise, capsys):
     env = make_env(project / ".venv")
-    entry = create_entry([(env, decision.ABSENT)])
+    entry, held = supervise()
 
-    settle.conclude(entry, decision.INTERRUPTED, background=False)
+    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
 
     assert not os.path.lexists(env)
     assert capsys.readouterr().err == (
@@ -434,11 +1161,13 @@ def test_an_interrupted_run_says_interrupted(project, capsys):
     )
 
 
-def test_a_failed_run_says_failed(project, capsys):
+def test_a_failed_run_says_failed_and_names_its_command_as_the_repair(
+    project, supervise, capsys
+):
     env = make_env(project / ".venv")
-    entry = create_entry([(env, decision.ABSENT)], argv=("python3", "-m", "venv", ".venv"))
+    entry, held = supervise(argv=("python3", "-m", "venv", ".venv"))
 
-    settle.conclude(entry, decision.FAILED, background=False)
+    settle.conclude(entry, decision.FAILED, parents=held, background=False)
 
     assert not os.path.lexists(env)
     assert capsys.readouterr().err == (
@@ -446,11 +1175,26 @@ def test_a_failed_run_says_failed(project, capsys):
     )
 
 
-def test_an_interrupted_run_removes_the_venv_at_once_and_deletes_it_in_the_background(
-    project, monkeypatch
+def test_an_interrupted_run_over_an_existing_venv_keeps_it_with_its_command_as_repair(
+    project, supervise, capsys
 ):
     env = make_env(project / ".venv")
-    entry = create_entry([(env, decision.ABSENT)])
+    entry, held = supervise(argv=("python3", "-m", "venv", ".venv"), existed=DIR)
+
+    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
+
+    assert (env / "pyvenv.cfg").exists()
+    assert capsys.readouterr().err == (
+        "venvguard: kept .venv (it existed before; the interrupted `python3 -m venv .venv` "
+        "may have left it incomplete; `python3 -m venv .venv` repairs it)\n"
+    )
+
+
+def test_an_interrupted_run_removes_the_venv_at_once_and_deletes_it_in_the_background(
+    project, supervise, monkeypatch
+):
+    env = make_env(project / ".venv")
+    entry, held = supervise()
     forked = []
     real_fork = os.fork
 
@@ -462,7 +1206,7 @@ def test_an_interrupted_run_removes_the_venv_at_once_and_deletes_it_in_the_backg
 
     monkeypatch.setattr(os, "fork", fork)
 
-    settle.conclude(entry, decision.INTERRUPTED)  # background=True, as the supervisor does
+    settle.conclude(entry, decision.INTERRUPTED, parents=held)  # as the supervisor does
 
     assert not os.path.lexists(env)  # gone under its name at once
     [deleter] = forked
@@ -471,15 +1215,41 @@ def test_an_interrupted_run_removes_the_venv_at_once_and_deletes_it_in_the_backg
     assert journal_files() == []
 
 
-def test_a_venv_that_cannot_be_set_aside_is_kept_and_recorded(project, monkeypatch, capsys):
-    env = make_env(project / ".venv")
-    entry = create_entry([(env, decision.ABSENT)])
+def test_a_target_whose_parent_was_replaced_during_the_run_is_kept(
+    project, tmp_path, supervise, capsys
+):
+    """The supervisor holds the parent from before the run; a link put in its place
+    meanwhile leads elsewhere, and nothing there is touched."""
+    work = tmp_path / "work"
+    work.mkdir()
+    entry, held = supervise(argv=("python3", "-m", "venv", ".venv"), cwd=work)
+    make_env(work / ".venv")
+    victim = make_env(tmp_path / "victim" / ".venv")
+    before = tree(victim)
+    work.rename(tmp_path / "moved")
+    work.symlink_to(tmp_path / "victim")
 
-    def refuse(path, trash):
+    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
+
+    assert tree(victim) == before
+    assert (tmp_path / "moved" / ".venv" / "pyvenv.cfg").exists()
+    assert capsys.readouterr().err == (
+        f"venvguard: kept {work}/.venv (its parent directory was moved or replaced "
+        "during the run)\n"
+    )
+
+
+def test_a_venv_that_cannot_be_set_aside_is_kept_and_recorded(
+    project, supervise, monkeypatch, capsys
+):
+    env = make_env(project / ".venv")
+    entry, held = supervise()
+
+    def refuse(parent, name, trash, fd):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(removal, "set_aside", refuse)
-    settle.conclude(entry, decision.INTERRUPTED, background=False)
+    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
 
     assert env.exists()
     assert journal_files() == []
@@ -501,16 +1271,3 @@ def test_a_venv_that_cannot_be_set_aside_is_kept_and_recorded(project, monkeypat
 )
 def test_describe_run_names_how_the_run_ended(outcome, words):
     assert settle.describe_run(outcome, ["/usr/bin/uv", "sync"]) == words
-
-
-def test_a_dry_run_leaves_an_entry_whose_tool_still_runs_under_its_name(
-    project, dead_pid, live_child, monkeypatch
-):
-    monkeypatch.setattr(settle, "TOOL_GRACE", 0.05)
-    env = make_env(project / ".venv")
-    entry = write_entry(dead_pid, targets=[(env, decision.ABSENT)],
-                        tool=[live_child.pid, journal.start_time(live_child.pid)])
-
-    assert settle.orphans(dry_run=True) == 0
-
-    assert os.path.exists(entry), "a dry run renamed the journal entry"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from venvguard import init, journal
+from venvguard import init, journal, processes
 
 SHELL_DIR = Path(__file__).resolve().parents[2] / "shell"
 BASH = SHELL_DIR / "venvguard.bash"
@@ -273,14 +273,19 @@ def test_bash_strict_options_give_no_error_output(shell_env, options):
 
 def orphan_entry(state: str, pid: int) -> str:
     """An entry a killed supervisor left, whose target is gone: settling deletes it."""
+    root = os.stat("/")
     data = {
         "venvguard": journal.FORMAT, "token": "abc123", "host": os.uname().nodename,
-        "boot": journal.boot_id(), "owner": [pid, None], "tool": [pid, None], "started": 0,
-        "cwd": "/nonexistent", "argv": ["uv", "sync"],
-        "targets": [["/nonexistent/.venv", "absent"]], "policy": "exit", "repair": None,
+        "boot": processes.boot_id(), "owner": [pid, None], "tool": [pid, None],
+        "watchdog": None, "started": 0, "cwd": "/nonexistent", "argv": ["uv", "sync"],
+        "environ": {},
+        "targets": [{"path": "/nonexistent/.venv", "existed": "absent", "shape": "uv",
+                     "anchor": ["/", root.st_dev, root.st_ino]}],
+        "policy": "exit", "repair": None,
     }
+    journal.validate(data)  # a well-formed entry: settled, not set aside as corrupt
     runs = journal.runs_dir({"XDG_STATE_HOME": state})
-    os.makedirs(runs, exist_ok=True)
+    os.makedirs(runs, mode=0o700, exist_ok=True)
     path = os.path.join(runs, journal.entry_name(pid, "abc123"))
     with open(path, "w") as f:
         json.dump(data, f)
