@@ -86,33 +86,49 @@ def lines_of(path: Path) -> set[str]:
 # --- linters ----------------------------------------------------------------------------
 
 
-def test_the_bash_snippet_passes_shellcheck():
+BASH_FILES = sorted(SHELL_DIR.glob("*.bash"))
+ZSH_FILES = sorted(SHELL_DIR.glob("*.zsh"))
+FISH_FILES = sorted(SHELL_DIR.glob("*.fish"))
+
+
+def test_every_shell_has_its_snippet_and_its_cache_header():
+    names = sorted(p.name for p in [*BASH_FILES, *ZSH_FILES, *FISH_FILES])
+    assert names == sorted(f"{kind}.{shell}" for kind in ("venvguard", "cache")
+                           for shell in ("bash", "zsh", "fish"))
+
+
+@pytest.mark.parametrize("path", BASH_FILES, ids=lambda p: p.name)
+def test_the_bash_files_pass_shellcheck(path):
     shellcheck = require("shellcheck")
-    result = subprocess.run([shellcheck, "-s", "bash", str(BASH)], capture_output=True,
+    result = subprocess.run([shellcheck, "-s", "bash", str(path)], capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_bash_snippet_parses():
-    result = subprocess.run([require("bash"), "-n", str(BASH)], capture_output=True, text=True)
+@pytest.mark.parametrize("path", BASH_FILES, ids=lambda p: p.name)
+def test_the_bash_files_parse(path):
+    result = subprocess.run([require("bash"), "-n", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
-def test_the_zsh_snippet_parses():
-    result = subprocess.run([require("zsh"), "-n", str(ZSH)], capture_output=True, text=True)
+@pytest.mark.parametrize("path", ZSH_FILES, ids=lambda p: p.name)
+def test_the_zsh_files_parse(path):
+    result = subprocess.run([require("zsh"), "-n", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
-def test_the_fish_snippet_parses():
-    result = subprocess.run([require("fish"), "--no-execute", str(FISH)], capture_output=True,
+@pytest.mark.parametrize("path", FISH_FILES, ids=lambda p: p.name)
+def test_the_fish_files_parse(path):
+    result = subprocess.run([require("fish"), "--no-execute", str(path)], capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stderr
 
 
-def test_the_fish_snippet_is_formatted_as_fish_indent_wants():
-    result = subprocess.run([require("fish_indent"), "--check", str(FISH)],
+@pytest.mark.parametrize("path", FISH_FILES, ids=lambda p: p.name)
+def test_the_fish_files_are_formatted_as_fish_indent_wants(path):
+    result = subprocess.run([require("fish_indent"), "--check", str(path)],
                             capture_output=True, text=True)
-    assert result.returncode == 0, "fish_indent would reformat shell/venvguard.fish"
+    assert result.returncode == 0, f"fish_indent would reformat shell/{path.name}"
 
 
 # --- non-interactive shells: the snippet defines nothing ----------------------------------
