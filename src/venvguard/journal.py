@@ -46,7 +46,9 @@ def state_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
     if not os.path.isabs(base):
         home = environ.get("HOME") or ""
         if not os.path.isabs(home):
-            home = os.path.expanduser("~")
+            import pwd
+
+            home = pwd.getpwuid(os.getuid()).pw_dir
         base = os.path.join(home, ".local", "state")
     return os.path.join(clean_path(base), "venvguard")
 
@@ -131,10 +133,17 @@ class Entry:
 
 
 def private_dir(path: str) -> None:
-    """Make `path` (and its parents) if needed, and make sure it is a directory of
-    ours that nobody else can write: a journal elsewhere could be forged."""
+    """Make `path` if needed (mode 0700, whatever the umask), and make sure it is a
+    directory of ours that nobody else can write: a journal there could be forged,
+    or moved away to hide live runs."""
     try:
-        os.makedirs(path, mode=0o700, exist_ok=True)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:  # $XDG_STATE_HOME itself is missing: the user's to own
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.mkdir(path, 0o700)
         info = os.lstat(path)
     except OSError as e:
         raise StateError(e.errno, f"{path}: {e.strerror}") from None
@@ -163,8 +172,8 @@ def create(data: dict, environ: "os._Environ[str] | dict[str, str]" = os.environ
     """Write a new entry atomically and lock it; raises OSError (StateError) when the
     state dir cannot hold it. The lock is taken before the entry is visible."""
     directory = runs_dir(environ)
-    private_dir(os.path.dirname(os.path.dirname(directory)))
-    private_dir(directory)
+    for level in (state_dir(environ), os.path.dirname(directory), directory):
+        private_dir(level)
     path = entry_path(data["token"], environ)
     tmp = os.path.join(directory, "." + os.path.basename(path) + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)

@@ -102,23 +102,32 @@ def members(token: str, since: int | None) -> list[int]:
 def end_run(token: str, tool: tuple[int, int | None]) -> bool:
     """End every process of a run, its tool (pid, start time) included: SIGTERM, then
     SIGKILL after GRACE. Returns whether any was still alive: then the run had not
-    ended until now."""
-    pids = set(members(token, tool[1]))
-    if alive(tool[0], tool[1], None):
-        pids.add(tool[0])
+    ended until now. The run is scanned again while it dies, so that a process
+    caught mid-exec (its environment not yet readable) or just started is ended too."""
+    def scan() -> set[int]:
+        found = set(members(token, tool[1]))
+        if alive(tool[0], tool[1], None):
+            found.add(tool[0])
+        return found
+
+    pids = scan()
     if not pids:
         return False
+    signalled: set[int] = set()
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except OSError:
-                pass
+        signalled.clear()
         deadline = time.monotonic() + GRACE
-        while pids and time.monotonic() < deadline:
-            pids = {p for p in pids if alive(p, None, None)}
-            if pids:
-                time.sleep(0.01)
+        while pids:
+            for pid in pids - signalled:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+            signalled |= pids
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.01)
+            pids = {p for p in pids if alive(p, None, None)} | scan()
         if not pids:
             break
     return True

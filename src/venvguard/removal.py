@@ -61,8 +61,9 @@ def open_anchor(anchor: list) -> int | None:
 
 
 def anchor_in_place(fd: int, anchor: list) -> bool:
-    """Is the directory at the anchor's path still the one held (nothing renamed or
-    swapped for a link on the way to it during the run)?"""
+    """Is the directory at the anchor's path still the one held? A directory renamed
+    or swapped for a link to another one during the run is not; a link back to the
+    very directory held is (everything goes through the held descriptor anyway)."""
     try:
         return os.path.samestat(os.stat(anchor[0]), os.fstat(fd))
     except OSError:
@@ -247,7 +248,11 @@ def _remove_dir(parent: int, name: str) -> None:
         _empty(sub)
     finally:
         os.close(sub)
-    os.rmdir(name, dir_fd=parent)
+    try:
+        os.rmdir(name, dir_fd=parent)
+    except PermissionError:  # a read-only parent: open it up, through its fd
+        os.chmod(parent, stat.S_IRWXU)
+        os.rmdir(name, dir_fd=parent)
 
 
 def _unlink(parent: int, name: str) -> None:
