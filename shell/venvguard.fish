@@ -43,9 +43,16 @@ if status is-interactive
         test "$VENVGUARD_DISABLE" = 1; and return
         set -l state $XDG_STATE_HOME
         test -n "$state"; or set state $HOME/.local/state
-        for entry in $state/venvguard/runs/$hostname/*.json
-            set -l pid (string split -f1 . (path basename $entry))
-            if not test -d /proc/$pid
+        set -l entries $state/venvguard/runs/$hostname/*.json
+        test -n "$entries"; or return
+        # The pid each entry is named after; a zombie nobody reaps (a container's
+        # pid 1) still has a /proc entry, but its state is Z.
+        for pid in (string replace -r '^.*/([0-9]+)\.[^/]*$' '$1' -- $entries)
+            set -l fields
+            if test -r /proc/$pid/stat
+                read -l -a fields </proc/$pid/stat
+            end
+            if test "$fields[3]" = Z; or not set -q fields[3]
                 command -q venvguard; and command venvguard _settle
                 break
             end

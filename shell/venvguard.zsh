@@ -41,10 +41,15 @@ if [[ -o interactive ]]; then
     local -i ret=$?
     emulate -L zsh
     [[ ${VENVGUARD_DISABLE-} == 1 ]] && return ret
-    local entry pid
+    local entry pid state rest
     for entry in ${XDG_STATE_HOME:-${HOME-}/.local/state}/venvguard/runs/${HOST-}/*.json(N); do
       pid=${${entry:t}%%.*}
-      if ! kill -0 $pid 2>/dev/null; then
+      # kill -0 also answers for a zombie nobody reaps (a container's pid 1).
+      state=Z
+      if kill -0 $pid 2>/dev/null; then
+        { read -r rest rest state rest </proc/$pid/stat } 2>/dev/null || state=
+      fi
+      if [[ $state == Z ]]; then
         [[ -x ${commands[venvguard]-} ]] && command venvguard _settle
         break
       fi

@@ -99,14 +99,15 @@ def members(token: str, since: int | None) -> list[int]:
     return found
 
 
-def end_run(token: str, tool: tuple[int, int | None]) -> bool:
-    """End every process of a run, its tool (pid, start time) included: SIGTERM, then
+def end_run(token: str, tool: tuple[int, int | None], boot: str | None) -> bool:
+    """End every process of a run, its tool (pid, start time, of boot `boot`) included:
+    SIGTERM, then
     SIGKILL after GRACE. Returns whether any was still alive: then the run had not
     ended until now. The run is scanned again while it dies, so that a process
     caught mid-exec (its environment not yet readable) or just started is ended too."""
     def scan() -> set[int]:
         found = set(members(token, tool[1]))
-        if alive(tool[0], tool[1], None):
+        if alive(tool[0], tool[1], boot):
             found.add(tool[0])
         return found
 

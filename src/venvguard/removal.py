@@ -180,15 +180,23 @@ def _site_packages_written_after(fd: int, moment: float) -> bool:
     return False
 
 
-def set_aside(parent: int, name: str, trash: str, fd: int) -> None:
+def set_aside(parent: int, name: str, trash: str, fd: int, still_ok=None) -> None:
     """Rename the inspected directory aside. If what got renamed is not the directory
-    `fd` holds (swapped in between), it is put back and Moved is raised."""
+    `fd` holds (swapped in between), or `still_ok(disk)` says what it now holds is no
+    longer removable (something wrote into it in between), it is put back and Moved
+    is raised. Once renamed, only what knows the new name can write into it."""
     os.rename(name, trash, src_dir_fd=parent, dst_dir_fd=parent)
     try:
         moved = os.lstat(trash, dir_fd=parent)
     except OSError:
         raise Moved(errno.ESTALE, "it changed while being removed") from None
-    if not os.path.samestat(moved, os.fstat(fd)):
+    ok = os.path.samestat(moved, os.fstat(fd))
+    if ok and still_ok is not None:
+        disk, again = inspect(parent, trash)
+        if again is not None:
+            os.close(again)
+        ok = still_ok(disk)
+    if not ok:
         try:
             os.rename(trash, name, src_dir_fd=parent, dst_dir_fd=parent)
         except OSError:

@@ -171,7 +171,8 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
         )
         try:
             if verdict.action == REMOVE:
-                removal.set_aside(parent, name, aside, fd)
+                removal.set_aside(parent, name, aside, fd, still_ok=lambda now, shape=shape:
+                                  now.mine and decision.shape_problem(shape, now) is None)
                 trash.append((parent, aside, fd))
                 opened.remove(fd)
                 processes.checkpoint("set-aside")
@@ -221,6 +222,7 @@ def _leftover_trash(parent: int, aside: str, shape: str, trash: list, shown: str
         return
     if fd is not None and disk.mine and decision.shape_problem(shape, disk) is None:
         trash.append((parent, aside, fd))
+        say(f"finishing the removal of {shown}, cut short earlier")
         return
     if fd is not None:
         os.close(fd)
@@ -317,7 +319,7 @@ def abandoned(path: str, outcome: str | None) -> None:
     if entry is None:
         return
     if outcome in OUTCOMES:
-        processes.end_run(entry.token, tuple(entry.data["tool"]))
+        processes.end_run(entry.token, tuple(entry.data["tool"]), entry.data.get("boot"))
         conclude(entry, outcome, background=False)
     else:
         _cut_short(entry, exact=True)
@@ -329,7 +331,7 @@ def _cut_short(entry: journal.Entry, *, exact: bool) -> None:
     just now (the watchdog saw it); otherwise by its heartbeat, unless some of its
     processes were still running until now."""
     data = entry.data
-    ran_until_now = processes.end_run(data["token"], tuple(data["tool"]))
+    ran_until_now = processes.end_run(data["token"], tuple(data["tool"]), data.get("boot"))
     may_have_finished = data["policy"] == decision.SIGNAL_DEATH
     outcome = decision.UNKNOWN if may_have_finished else decision.CUT_SHORT
     ended = None if exact or ran_until_now else end_bound(entry.path, data)

@@ -154,7 +154,7 @@ def finish(entry, outcome: str, held: dict[int, int]) -> None:
     from venvguard import settle
 
     # What the tool started and left running (a build backend) must not write on.
-    processes.end_run(entry.token, tuple(entry.data["tool"]))
+    processes.end_run(entry.token, tuple(entry.data["tool"]), entry.data.get("boot"))
     settle.conclude(entry, outcome, parents=held)
 
 

@@ -352,12 +352,13 @@ class Shell:
             argv = [program, "-i"]
         else:
             rc = os.path.join(home, ".config", "fish", "config.fish")
-            os.makedirs(os.path.dirname(rc))
+            os.makedirs(os.path.dirname(rc), exist_ok=True)
             # Without this directory fish's first start runs its man-page completion
             # generator (`python3 create_manpage_completions.py ... &`), which keeps a
             # core busy for many seconds: out of the way, but for the test of just that.
             if not fish_first_start:
-                os.makedirs(os.path.join(home, ".local", "share", "fish", "generated_completions"))
+                os.makedirs(os.path.join(home, ".local", "share", "fish", "generated_completions"),
+                            exist_ok=True)
             text = (f"{rc_prefix}venvguard init fish | source\n"
                     f"function fish_prompt\n    printf '%s' '{PROMPT}'\nend\n")
             argv = [program, "-i"]
@@ -529,3 +530,53 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if str(item.path).startswith(HERE + os.sep):
             item.add_marker(pytest.mark.e2e)
+
+
+# --- the fault matrix's table (test_fault_matrix.py) -------------------------------
+
+# One row per fault-matrix case that ran: {"shell", "fault", "env", "outcome"}. The
+# test module's autouse fixture appends the row (and hangs it on the test item);
+# the hook below marks it failed or skipped; the summary prints the table.
+FAULT_MATRIX: list[dict[str, str]] = []
+
+
+# (A second makereport hook, so the one above stays as it is: pytest takes only
+# names that start with pytest_, and `specname` says which hook it implements.)
+@pytest.hookimpl(hookwrapper=True, specname="pytest_runtest_makereport")
+def pytest_runtest_makereport_fault_matrix(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    row = getattr(item, "vg_fault_case", None)
+    if row is None:
+        return
+    if report.failed:
+        row["outcome"] = "failed"
+    elif report.skipped and row["outcome"] == "passed":
+        row["outcome"] = "skipped"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """When fault-matrix cases ran: a table, one row per fault, a column per shell and
+    environment (new / existing), each cell the case's outcome."""
+    if not FAULT_MATRIX:
+        return
+    shells = [s for s in SHELLS if any(r["shell"] == s for r in FAULT_MATRIX)]
+    envs = [e for e in ("new", "existing") if any(r["env"] == e for r in FAULT_MATRIX)]
+    columns = [(s, e) for s in shells for e in envs]
+    faults = list(dict.fromkeys(r["fault"] for r in FAULT_MATRIX))
+    cells = {(r["fault"], r["shell"], r["env"]): r["outcome"] for r in FAULT_MATRIX}
+    first = max(len("fault"), *map(len, faults))
+    width = max(len("existing") + 1, *(len(f"{s} {e}") for s, e in columns))
+    terminalreporter.write_sep("=", "fault matrix")
+
+    def write(text: str) -> None:
+        terminalreporter.write_line(text.rstrip())
+
+    write("fault".ljust(first) + "".join(f"  {s + ' ' + e:<{width}}" for s, e in columns))
+    write("-" * (first + (width + 2) * len(columns)))
+    for name in faults:
+        row = "".join(f"  {cells.get((name, s, e), '-'):<{width}}" for s, e in columns)
+        write(name.ljust(first) + row)
+    counts = {o: sum(r["outcome"] == o for r in FAULT_MATRIX)
+              for o in ("passed", "failed", "skipped")}
+    write(f"{len(FAULT_MATRIX)} cases: " + ", ".join(f"{n} {o}" for o, n in counts.items()))

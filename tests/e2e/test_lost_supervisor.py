@@ -27,7 +27,7 @@ def test_a_supervisor_killed_with_sigkill_is_settled_by_the_next_prompt(world, s
     supervisor = world.find_proc(
         lambda p: p.cwd == world.project and len(p.cmdline) >= 2
         and os.path.basename(p.cmdline[1]) == "venvguard" and "exec" in p.cmdline
-        and "uv" in p.cmdline,
+        and "uv" in p.cmdline and p.pgrp == p.tpgid,  # in the foreground: not its watchdog
         what="the `venvguard exec -- uv sync` supervisor",
     )
     os.kill(supervisor.pid, signal.SIGKILL)

@@ -838,7 +838,7 @@ def test_abandoned_of_an_unreadable_entry_does_nothing(project, dead_pid, capsys
 
 
 def test_a_leftover_set_aside_directory_is_deleted_pyvenv_cfg_last(
-    project, dead_pid, monkeypatch
+    project, dead_pid, monkeypatch, capsys
 ):
     """A background deletion was cut short: the env is already set aside under the
     run's name, and the next settle finishes it."""
@@ -872,6 +872,9 @@ def test_a_leftover_set_aside_directory_is_deleted_pyvenv_cfg_last(
     assert events[cfg:] == [
         ("unlink", "pyvenv.cfg"), ("rmdir", trash.name), ("unlink", entry),
     ]
+    assert capsys.readouterr().err == (
+        "venvguard: finishing the removal of .venv, cut short earlier\n"
+    )
 
 
 def test_a_leftover_set_aside_directory_holding_a_foreign_file_is_left_alone(
@@ -1245,7 +1248,7 @@ def test_a_venv_that_cannot_be_set_aside_is_kept_and_recorded(
     env = make_env(project / ".venv")
     entry, held = supervise()
 
-    def refuse(parent, name, trash, fd):
+    def refuse(parent, name, trash, fd, **options):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(removal, "set_aside", refuse)
