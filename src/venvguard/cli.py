@@ -13,7 +13,7 @@ import time
 import typer
 
 from venvguard import __version__, journal, kept, settle
-from venvguard.messages import show_command, show_path
+from venvguard.messages import say, show_command, show_path
 
 app = typer.Typer(
     add_completion=False,
@@ -133,7 +133,7 @@ def clean(
     """Settle runs that were cut short (kill -9, a crash, a reboot), as the prompt hook does."""
     count = settle.orphans(dry_run=dry_run)
     if count == 0:
-        typer.echo("nothing to settle", err=True)
+        say("nothing to settle")
 
 
 @app.command()

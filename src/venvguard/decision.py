@@ -118,6 +118,7 @@ def decide(
     protected: bool = False,
     busy: bool = False,
     changed: bool = False,
+    written_during: bool = True,
     parent_moved: bool = False,
     planned: bool = True,
 ) -> Verdict:
@@ -130,6 +131,8 @@ def decide(
     protected     it is a current directory or one of its parents, $HOME or /
     busy          another live guarded run names the same path
     changed       written after the run ended: not the run's work
+    written_during  written while the run ran (a directory moved there from elsewhere
+                  during the run, with nothing in it newer than the run, is not)
     parent_moved  the way to it is not the one the run started with (a directory above
                   it renamed or swapped for a link): it is not reached safely
     planned       the run's own command names this target (a forged entry's may not)
@@ -146,7 +149,8 @@ def decide(
         return Verdict(KEEP, "existed")
     for reason, true in (
         ("unplanned", not planned), ("protected", protected), ("parent-moved", parent_moved),
-        ("busy", busy), ("changed", changed), ("unknown", outcome == UNKNOWN),
+        ("busy", busy), ("changed", changed), ("not-written", not written_during),
+        ("unknown", outcome == UNKNOWN),
         ("not-mine", not disk.mine),
     ):
         if true:

@@ -149,8 +149,14 @@ def private_dir(path: str) -> None:
         raise StateError(e.errno, f"{path}: {e.strerror}") from None
     if not stat.S_ISDIR(info.st_mode):
         raise StateError(errno.ENOTDIR, f"{path} is not a directory")
-    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+    if not _private(info):
         raise StateError(errno.EPERM, f"{path} is not private (owner or mode)")
+
+
+def _private(info: os.stat_result) -> bool:
+    """A real directory of ours that nobody else can write."""
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+            and not info.st_mode & 0o022)
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -312,6 +318,23 @@ def _open(path: str) -> int:
     return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
 
 
+def read_private_json(path: str) -> object:
+    """The JSON in a small regular file of ours (a kept record); ValueError or
+    OSError for anything else, without ever blocking or following a link."""
+    import json
+
+    fd = _open(path)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            raise ValueError("not a regular file of ours")
+        if info.st_size > MAX_SIZE:
+            raise ValueError("too large")
+        return json.loads(os.read(fd, MAX_SIZE + 1))
+    finally:
+        os.close(fd)
+
+
 def read(path: str) -> dict:
     try:
         fd = _open(path)
@@ -372,6 +395,9 @@ def listing(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> list[s
     can be read: the supervisor then says so when it tries to write its entry)."""
     directory = runs_dir(environ)
     try:
+        info = os.lstat(directory)
+        if not _private(info):
+            return []  # a link, or writable by others: nothing in it is trusted
         names = os.listdir(directory)
     except OSError:
         return []

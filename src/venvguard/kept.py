@@ -6,11 +6,10 @@ goes away when a later guarded run on the same path finishes, or when the path
 is gone.
 """
 
-import json
 import os
 import time
 
-from venvguard.journal import Entry, state_dir
+from venvguard.journal import Entry, read_private_json, state_dir
 
 
 def kept_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
@@ -19,6 +18,8 @@ def kept_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
 
 def remember(path: str, *, reason: str, argv: list[str], repair: str | None) -> None:
     """Record (or refresh) one kept environment; best effort, never raises."""
+    import json
+
     record = {"path": path, "reason": reason, "argv": argv, "repair": repair, "when": time.time()}
     directory = kept_dir()
     try:
@@ -46,13 +47,23 @@ def records() -> list[tuple[str, dict]]:
             continue
         file = os.path.join(directory, name)
         try:
-            with open(file) as f:
-                record = json.load(f)
-        except (OSError, ValueError):
+            record = read_private_json(file)
+        except (OSError, ValueError, RecursionError):
             continue
-        if isinstance(record, dict) and isinstance(record.get("path"), str):
+        if _well_formed(record):
             out.append((file, record))
     return out
+
+
+def _well_formed(record: object) -> bool:
+    return (
+        isinstance(record, dict) and isinstance(record.get("path"), str)
+        and isinstance(record.get("argv"), list) and bool(record["argv"])
+        and all(isinstance(w, str) for w in record["argv"])
+        and (record.get("repair") is None or isinstance(record["repair"], str))
+        and (record.get("reason") is None or isinstance(record["reason"], str))
+        and (record.get("when") is None or type(record["when"]) in (int, float))
+    )
 
 
 def forget(paths: list[str]) -> None:

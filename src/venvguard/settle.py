@@ -29,7 +29,9 @@ KEPT_BECAUSE = {
     "parent-moved": "its parent directory was moved or replaced during the run",
     "unplanned": "the journal names it, but the run's command does not",
     "moved": "it changed while being removed",
+    "not-written": "nothing in it was written during the run: it was moved there",
 }
+STARTED_SLACK = 2.0  # seconds: file systems with coarse timestamps round down
 
 
 def _cwd() -> str | None:
@@ -151,7 +153,8 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
                 say(message(verdict, shown, run, repair))
             continue
         aside = removal.trash_name(token, index)
-        _leftover_trash(parent, aside, shape, trash, shown)
+        if planned:  # an entry its own command does not name touches nothing at all
+            _leftover_trash(parent, aside, shape, trash, shown)
         disk, fd = removal.inspect(parent, name)
         if fd is not None:
             opened.append(fd)
@@ -167,6 +170,8 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
             busy=path in (busy or ()),
             changed=ended is not None and existed == ABSENT and disk.kind != ABSENT
             and removal.written_after(parent, name, fd, ended),
+            written_during=existed != ABSENT or disk.kind == ABSENT
+            or removal.written_after(parent, name, fd, data["started"] - STARTED_SLACK),
             planned=planned,
         )
         try:
@@ -298,6 +303,10 @@ def orphans(*, dry_run: bool = False, wait: float = WATCHDOG_WAIT) -> int:
         if data["host"] != os.uname().nodename:
             entry.release()  # another machine's run, on a shared home: not ours to judge
             continue
+        owner = data["owner"]
+        if processes.alive(owner[0], owner[1], data.get("boot")):
+            entry.release()  # a copy of a live run's entry: that run is its owner's
+            continue
         if dry_run:
             say(f"would settle {show_path(path)}: {show_command(data['argv'])} was cut short")
             entry.release()
@@ -327,10 +336,14 @@ def abandoned(path: str, outcome: str | None) -> None:
 
 def _cut_short(entry: journal.Entry, *, exact: bool) -> None:
     """Settle a run whose supervisor is gone. Nothing of the run may go on writing
-    meanwhile, so its processes are ended first. `exact`: it is known to have ended
+    meanwhile, so its processes are ended first: only if the entry is its command's
+    own (no process is ended for a forged one). `exact`: it is known to have ended
     just now (the watchdog saw it); otherwise by its heartbeat, unless some of its
     processes were still running until now."""
     data = entry.data
+    if not _planned(data):
+        conclude(entry, decision.CUT_SHORT, background=False)  # keeps all, says why
+        return
     ran_until_now = processes.end_run(data["token"], tuple(data["tool"]), data.get("boot"))
     may_have_finished = data["policy"] == decision.SIGNAL_DEATH
     outcome = decision.UNKNOWN if may_have_finished else decision.CUT_SHORT
