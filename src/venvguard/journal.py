@@ -14,7 +14,6 @@ without blocking, of bounded size, with every field checked (docs/policy.md).
 
 import errno
 import fcntl
-import json
 import math
 import os
 import stat
@@ -185,7 +184,7 @@ def create(data: dict, environ: "os._Environ[str] | dict[str, str]" = os.environ
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        write_all(fd, json.dumps(data, separators=(",", ":")).encode())
+        write_all(fd, dumps(data).encode("ascii"))
         os.fsync(fd)
         os.rename(tmp, path)
     except BaseException:
@@ -196,6 +195,44 @@ def create(data: dict, environ: "os._Environ[str] | dict[str, str]" = os.environ
             pass
         raise
     return Entry(path, fd, data)
+
+
+def dumps(value: object) -> str:
+    """JSON for an entry's plain values, ASCII only, that json.loads reads back exactly
+    (non-UTF-8 file names included). Written here because the json module imports
+    `re`, which at every guarded call would cost about half a Python start; reading,
+    which is rare, uses json."""
+    if value is None or value is True or value is False:
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not JSON")
+        return float.__repr__(value)
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(map(dumps, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(_string(k) + ":" + dumps(v) for k, v in value.items()) + "}"
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _string(text: str) -> str:
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    out = []
+    for char in text:
+        code = ord(char)
+        if 0x20 <= code < 0x7F and char not in '"\\':
+            out.append(char)
+        elif code > 0xFFFF:  # beyond the BMP: a UTF-16 surrogate pair, as JSON has it
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:  # lone surrogates too (from non-UTF-8 file names): json reads them back
+            out.append(f"\\u{code:04x}")
+    return '"' + "".join(out) + '"'
 
 
 def new_data(*, argv: list[str], cwd: str, environ: dict[str, str], targets: list[dict],
@@ -307,6 +344,8 @@ def _read_fd(fd: int) -> dict:
         chunks.append(chunk)
         if sum(map(len, chunks)) > MAX_SIZE:
             raise JournalError("too large")
+    import json
+
     try:
         return validate(json.loads(b"".join(chunks)))
     except (ValueError, RecursionError) as e:  # RecursionError: absurdly deep nesting

@@ -8,8 +8,14 @@ is gone, even the build backends that were re-parented to init.
 """
 
 import os
-import signal
 import time
+
+try:
+    # The signal module is this plus enum wrappers, whose enum import costs about
+    # half a Python start at every guarded call; plain numbers do here.
+    import _signal as signal
+except ImportError:  # not CPython
+    import signal
 
 MARKER = "VENVGUARD_RUN"
 PID_MAX = 1 << 22  # Linux's upper bound for pid_max

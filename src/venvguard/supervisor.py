@@ -11,17 +11,16 @@ they cost one Python start and nothing else.
 """
 
 import os
-import signal
 import sys
 
 from venvguard import processes, tools
 from venvguard.messages import say, show_command, show_path
+from venvguard.processes import signal
 
 WATCHED = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
 # Python ignores these at start-up; an ignored signal survives exec, so the tool
 # must get them back at their defaults (as subprocess's restore_signals does).
 RESTORED = (signal.SIGPIPE, signal.SIGXFSZ)
-PR_SET_PDEATHSIG = 1
 SI_KERNEL = 0x80  # si_code of a signal the kernel sent: the terminal's, to the whole job
 
 
@@ -95,9 +94,9 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
     processes.checkpoint("planned")
     # A signal the shell left ignored (a background job) stays ignored for the tool
     # too. The others are blocked and waited for, so that each comes with who sent it.
-    watched = [sig for sig in WATCHED if signal.getsignal(sig) is not signal.SIG_IGN]
+    watched = [sig for sig in WATCHED if signal.getsignal(sig) != signal.SIG_IGN]
     children = signal.getsignal(signal.SIGCHLD)
-    if children is signal.SIG_IGN:  # inherited: children would be reaped unseen
+    if children == signal.SIG_IGN:  # inherited: children would be reaped unseen
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, [*watched, signal.SIGCHLD])
     early = set(watched) & signal.sigpending()
@@ -164,7 +163,6 @@ def spawn(args: list[str], token: str, watched: list[int], children: object,
     It gets the signal dispositions and mask the shell gave us, `children` as its
     SIGCHLD disposition, and the run's marker in its environment."""
     hold, go = os.pipe()
-    parent = os.getpid()
     sys.stderr.flush()
     pid = os.fork()
     if pid:
@@ -176,7 +174,6 @@ def spawn(args: list[str], token: str, watched: list[int], children: object,
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, children)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending Ctrl-C ends it here
-        _die_with(parent)
         if os.read(hold, 2) != b"go":  # the supervisor died before releasing it
             os._exit(128 + signal.SIGTERM)
         os.close(hold)
@@ -185,19 +182,6 @@ def spawn(args: list[str], token: str, watched: list[int], children: object,
         _exec_failed(args[0], e)
     finally:
         os._exit(127)
-
-
-def _die_with(parent: int) -> None:
-    """Have the kernel send the tool SIGTERM if its supervisor dies (kill -9), so a run
-    whose supervisor is gone is cut short, never finished unwatched (Linux only)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (ImportError, OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the supervisor died before prctl took effect
-        os._exit(128 + signal.SIGTERM)
 
 
 def wait(pid: int, watched: list[int]) -> tuple[int, list[int]]:

@@ -13,9 +13,9 @@ before anybody could have re-made the environment.
 
 import os
 import select
-import signal
 
 from venvguard import journal
+from venvguard.processes import signal
 
 
 def start(path: str, close: tuple[int, ...] = ()) -> tuple[int, int] | None:

@@ -486,10 +486,12 @@ def reboot_during_uv_sync(world, sh, decoy_pids: list[int], *, env_before_boot: 
     data["boot"] = str(uuid.uuid4())
     for key, pid in zip(ENTRY_PIDS, decoy_pids, strict=True):
         data[key] = [pid, start_ticks(pid)]
+    moment = boot_time() - 3600
+    if env_before_boot:  # the whole run, start and writes, happened before the boot
+        data["started"] = moment - 60
     with open(aside, "w") as f:
         json.dump(data, f)
     if env_before_boot:
-        moment = boot_time() - 3600
         for dirpath, dirnames, filenames in os.walk(world.venv, topdown=False):
             for n in dirnames + filenames:
                 os.utime(os.path.join(dirpath, n), (moment, moment), follow_symlinks=False)

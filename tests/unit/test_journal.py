@@ -17,6 +17,8 @@ import time
 import types
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from unit_helpers import fd_is_open
 
 from venvguard import decision, journal, processes
@@ -870,3 +872,45 @@ def test_the_heartbeat_bound_is_the_entrys_mtime_plus_heartbeat_and_slack(entry)
 
 def test_the_heartbeat_bound_of_an_entry_that_is_gone_is_unknown(tmp_path):
     assert journal.heartbeat_bound(str(tmp_path / "1.abc.json")) is None
+
+
+# --- the entry's own JSON writer -------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),  # any code point, lone surrogates included
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_dumps_writes_ascii_json_that_json_reads_back_exactly(value):
+    import json
+
+    text = journal.dumps(value)
+    assert text.isascii()
+    assert json.loads(text) == value
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), object(), b"bytes"])
+def test_dumps_refuses_what_json_cannot_hold(value):
+    with pytest.raises((ValueError, TypeError)):
+        journal.dumps(value)
+
+
+def test_a_guarded_run_does_not_import_json_or_enum():
+    """Both cost a good part of a Python start at every guarded call."""
+    import subprocess
+    import sys
+
+    package_root = os.path.dirname(os.path.dirname(journal.__file__))
+    code = (f"import sys; sys.path.insert(0, {package_root!r}); "
+            "from venvguard import journal, supervisor, watchdog, removal, kept; "
+            "sys.stdout.write(' '.join(sorted(sys.modules)))")
+    result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                            timeout=30, check=True)
+    modules = result.stdout.split()
+    assert "venvguard.supervisor" in modules
+    for heavy in ("json", "enum", "re", "signal", "ctypes", "typing"):
+        assert heavy not in modules
