@@ -3,8 +3,18 @@
 # the venvguard on PATH is newer than this file (an upgrade) or the python3.N on
 # PATH are no longer the ones it wraps. Do not edit: it is rewritten.
 
-# Is this file out of date? $argv: the python3.N it wraps, then this file. Builtins only.
-function __venvguard_cache_stale --argument-names cached file
+# Is this file out of date? $argv: the python3.N it wraps, the PATH it was made
+# with (joined by :), this file. Builtins only, and a stat per PATH directory while
+# neither PATH nor anything in it changed (installing into a directory touches it).
+function __venvguard_cache_stale --argument-names cached made_with file
+    for dir in $PATH
+        string match -q "/*" -- $dir; and test "$dir" -nt "$file"; and return 0
+    end
+    set -l venvguard (command -s venvguard)
+    if test -n "$venvguard"; and test "$venvguard" -nt "$file"
+        return 0
+    end
+    test (string join : -- $PATH) = "$made_with"; and return 1
     set -l found
     for dir in $PATH
         for candidate in $dir/python3.*
@@ -19,11 +29,10 @@ function __venvguard_cache_stale --argument-names cached file
     for name in $found
         contains -- $name $want; or return 0
     end
-    set -l venvguard (command -s venvguard)
-    test -n "$venvguard"; and test "$venvguard" -nt "$file"
+    return 1
 end
 
-if not set -q __venvguard_regen; and __venvguard_cache_stale '@PYTHONS@' (status filename); and command -q venvguard
+if not set -q __venvguard_regen; and __venvguard_cache_stale '@PYTHONS@' '@PATH@' (status filename); and command -q venvguard
     set -g __venvguard_regen 1
     if command venvguard init fish --cache >/dev/null
         functions -e __venvguard_cache_stale

@@ -50,7 +50,7 @@ if status is-interactive
         for pid in (string replace -r '^.*/([0-9]+)\.[^/]*$' '$1' -- $entries)
             set -l fields
             if test -r /proc/$pid/stat
-                read -l -a fields </proc/$pid/stat
+                read -a fields </proc/$pid/stat
             end
             if test "$fields[3]" = Z; or not set -q fields[3]
                 command -q venvguard; and command venvguard _settle

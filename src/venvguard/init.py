@@ -37,7 +37,7 @@ def main(args: list[str]) -> int:
         sys.stdout.write(snippet(shell, pythons))
         return 0
     try:
-        path = write_cache(shell, pythons)
+        path = write_cache(shell, pythons, os.environ.get("PATH", ""))
     except OSError as e:
         _error(f"cannot write the cached snippet ({e.strerror or e}); "
                f"use eval \"$(venvguard init {shell})\" instead")
@@ -65,13 +65,18 @@ def cache_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
     return os.path.join(base, "venvguard")
 
 
-def cached_text(shell: str, pythons: list[str]) -> str:
-    """The cached file: the staleness check, then the snippet."""
+def cached_text(shell: str, pythons: list[str], path: str) -> str:
+    """The cached file: the staleness check (with what it was made from), then the
+    snippet."""
+    if shell == "fish":  # inside '...': only \ and ' are special
+        quoted = path.replace("\\", "\\\\").replace("'", "\\'")
+    else:
+        quoted = path.replace("'", "'\\''")
     header = _read(f"cache.{shell}").replace("@PYTHONS@", " ".join(sorted(pythons)), 1)
-    return header + snippet(shell, pythons)
+    return header.replace("@PATH@", quoted, 1) + snippet(shell, pythons)
 
 
-def write_cache(shell: str, pythons: list[str]) -> str:
+def write_cache(shell: str, pythons: list[str], path_variable: str) -> str:
     """Write the cached snippet atomically; its path. OSError."""
     directory = cache_dir()
     os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -79,7 +84,7 @@ def write_cache(shell: str, pythons: list[str]) -> str:
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            f.write(cached_text(shell, pythons))
+            f.write(cached_text(shell, pythons, path_variable))
         os.replace(tmp, path)
     except OSError:
         try:

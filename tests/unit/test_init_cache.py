@@ -102,10 +102,10 @@ def test_a_built_package_carries_every_snippet_as_a_real_file(tmp_path, kind):
 
 def test_cache_writes_the_header_then_the_snippet_with_the_pythons_sorted(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    path = init.write_cache("bash", ["python3.9", "python3.12"])
+    path = init.write_cache("bash", ["python3.9", "python3.12"], "/usr/bin:/it's/bin")
     text = Path(path).read_text()
     assert path == str(tmp_path / "cache" / "venvguard" / "init.bash")
-    assert "__venvguard_cache_stale 'python3.12 python3.9'" in text
+    assert "__venvguard_cache_stale 'python3.12 python3.9' '/usr/bin:/it'\\''s/bin'" in text
     assert text.endswith(init.snippet("bash", ["python3.9", "python3.12"]))
 
 
@@ -226,6 +226,33 @@ def test_an_upgraded_venvguard_refreshes_the_cache_at_the_next_start(world):
     assert os.stat(world.vg_bin / "venvguard").st_mtime > 1
     world.start("")
     assert world.cache.stat().st_mtime > 1
+
+
+def test_a_new_directory_with_a_python_on_path_refreshes_the_cache(world, tmp_path):
+    world.path.insert(0, str(make_bin(tmp_path / "w" / "new-bin", "python3.14")))
+    world.start("")
+    assert "'python3.11 python3.14'" in world.cache.read_text()
+
+
+def test_another_path_with_the_same_pythons_leaves_the_cache_as_it_is(world, tmp_path):
+    world.path.insert(0, str(tmp_path / "w" / "no-pythons-here"))
+    before = world.cache.stat().st_mtime_ns
+    world.start("")
+    assert world.cache.stat().st_mtime_ns == before
+
+
+def test_the_path_it_was_made_with_is_quoted_for_each_shell(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    odd = "/a b/it's/back\\slash:$HOME"
+    for shell in SHELLS:
+        text = Path(init.write_cache(shell, [], odd)).read_text()
+        require(shell)
+        line = next(line for line in text.splitlines() if "__venvguard_cache_stale ''" in line)
+        rest = line.split("__venvguard_cache_stale '' ", 1)[1]
+        quoted = rest.split(" (status" if shell == "fish" else ' "${', 1)[0]
+        result = subprocess.run([shell, "-c", f"printf %s {quoted}"], capture_output=True,
+                                text=True, timeout=30, check=True)
+        assert result.stdout == odd, shell
 
 
 def test_a_current_cache_is_left_as_it_is(world):
