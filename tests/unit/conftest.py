@@ -1,9 +1,12 @@
 """Shared fixtures for the unit tests: every test gets its own state directory and
 home, so nothing here ever reads or writes the real journal."""
 
+import os
 import subprocess
 
 import pytest
+
+OTHER_UID = 65534  # nobody
 
 
 @pytest.fixture(autouse=True)
@@ -33,3 +36,16 @@ def live_child():
     yield child
     child.kill()
     child.wait()
+
+
+@pytest.fixture
+def make_foreign(monkeypatch):
+    """Make a path belong to another user: really (chown) when the tests run as root,
+    else by making this process's effective uid look like another one."""
+    def make(path):
+        if os.geteuid() == 0:
+            os.lchown(path, OTHER_UID, OTHER_UID)
+        else:
+            uid = os.geteuid()
+            monkeypatch.setattr(os, "geteuid", lambda: uid + 1)
+    return make

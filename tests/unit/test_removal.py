@@ -51,19 +51,6 @@ def inspect(fds):
 
 
 @pytest.fixture
-def make_foreign(monkeypatch):
-    """Make a path belong to another user: really (chown) when the tests run as root,
-    else by making this process's effective uid look like another one."""
-    def make(path):
-        if os.geteuid() == 0:
-            os.lchown(path, OTHER_UID, OTHER_UID)
-        else:
-            uid = os.geteuid()
-            monkeypatch.setattr(os, "geteuid", lambda: uid + 1)
-    return make
-
-
-@pytest.fixture
 def victim(tmp_path):
     """A directory full of files that no deletion may touch."""
     path = tmp_path / "victim"
