@@ -35,7 +35,7 @@ if [[ $- == *i* ]]; then
   # After every command: settle runs whose supervisor is gone (kill -9, a closed
   # terminal), but only start Python when the journal holds such a run.
   __venvguard_hook() {
-    local status=$? entry pid failglob='' state rest
+    local status=$? entry pid failglob=''
     if [[ ${VENVGUARD_DISABLE-} != 1 ]]; then
       if shopt -q failglob; then # a glob without match would be an error
         shopt -u failglob
@@ -49,12 +49,9 @@ if [[ $- == *i* ]]; then
         [[ -e $entry ]] || break # no match: the pattern itself
         pid=${entry##*/}
         pid=${pid%%.*}
-        # kill -0 also answers for a zombie nobody reaps (a container's pid 1).
-        state=Z
-        if kill -0 "$pid" 2>/dev/null; then
-          { read -r rest rest state rest </proc/"$pid"/stat; } 2>/dev/null || state=
-        fi
-        if [[ $state == Z ]]; then
+        # kill -0 also answers for a zombie nobody reaps (a container's pid 1),
+        # whose /proc entry has no cwd any more.
+        if ! kill -0 "$pid" 2>/dev/null || [[ ! -e /proc/$pid/cwd && -e /proc/self/cwd ]]; then
           if type -P venvguard >/dev/null; then
             command venvguard _settle
           fi

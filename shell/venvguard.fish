@@ -45,14 +45,10 @@ if status is-interactive
         test -n "$state"; or set state $HOME/.local/state
         set -l entries $state/venvguard/runs/$hostname/*.json
         test -n "$entries"; or return
-        # The pid each entry is named after; a zombie nobody reaps (a container's
-        # pid 1) still has a /proc entry, but its state is Z.
+        # The pid each entry is named after: alive if /proc has it (a zombie nobody
+        # reaps, as under a container's pid 1, has lost its cwd there).
         for pid in (string replace -r '^.*/([0-9]+)\.[^/]*$' '$1' -- $entries)
-            set -l fields
-            if test -r /proc/$pid/stat
-                read -a fields </proc/$pid/stat
-            end
-            if test "$fields[3]" = Z; or not set -q fields[3]
+            if not test -e /proc/$pid/cwd
                 command -q venvguard; and command venvguard _settle
                 break
             end

@@ -41,15 +41,12 @@ if [[ -o interactive ]]; then
     local -i ret=$?
     emulate -L zsh
     [[ ${VENVGUARD_DISABLE-} == 1 ]] && return ret
-    local entry pid state rest
+    local entry pid
     for entry in ${XDG_STATE_HOME:-${HOME-}/.local/state}/venvguard/runs/${HOST-}/*.json(N); do
       pid=${${entry:t}%%.*}
-      # kill -0 also answers for a zombie nobody reaps (a container's pid 1).
-      state=Z
-      if kill -0 $pid 2>/dev/null; then
-        { read -r rest rest state rest </proc/$pid/stat } 2>/dev/null || state=
-      fi
-      if [[ $state == Z ]]; then
+      # kill -0 also answers for a zombie nobody reaps (a container's pid 1),
+      # whose /proc entry has no cwd any more.
+      if ! kill -0 $pid 2>/dev/null || [[ ! -e /proc/$pid/cwd && -e /proc/self/cwd ]]; then
         [[ -x ${commands[venvguard]-} ]] && command venvguard _settle
         break
       fi
