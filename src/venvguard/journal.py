@@ -24,6 +24,8 @@ from venvguard import decision, processes
 FORMAT = 2
 SUFFIX = ".json"
 MAX_SIZE = 64 * 1024  # an entry is well under 4 KiB; a larger file is not ours
+HEARTBEAT = 1.0  # seconds between a watchdog's touches of its run's entry
+SLACK = 1.0  # how long a tool may take to die after its supervisor
 SHAPES = frozenset({*decision.EARLY_ENTRIES, decision.REDIRECT})
 KINDS = frozenset(
     {decision.ABSENT, decision.DIR, decision.SYMLINK, decision.FILE, decision.OTHER}
@@ -450,7 +452,3 @@ def heartbeat_bound(path: str) -> float | None:
         return os.lstat(path).st_mtime + HEARTBEAT + SLACK
     except OSError:
         return None
-
-
-HEARTBEAT = 1.0  # seconds between a watchdog's touches of its run's entry
-SLACK = 1.0  # how long a tool may take to die after its supervisor
