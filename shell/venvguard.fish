@@ -47,7 +47,9 @@ if status is-interactive
         test -n "$entries"; or return
         # The pid each entry is named after: alive if /proc has it (a zombie nobody
         # reaps, as under a container's pid 1, has lost its cwd there).
-        for pid in (string replace -r '^.*/([0-9]+)\.[^/]*$' '$1' -- $entries)
+        for entry in $entries
+            # A named capture sets $pid with no command substitution (it is cheaper).
+            string match -qr -- '/(?<pid>[0-9]+)\.[^/]*$' $entry; or continue
             if not test -e /proc/$pid/cwd
                 command -q venvguard; and command venvguard _settle
                 break
