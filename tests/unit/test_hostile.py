@@ -162,16 +162,30 @@ def no_trash(directory) -> bool:
     return not any(os.fsencode(TRASH) in n for n in os.listdir(os.fsencode(directory)))
 
 
-def wait_for(cond, what: str, timeout: float = TIMEOUT):
-    """Poll `cond()` every 10 ms until it is true; fail naming `what` after `timeout` s."""
+def wait_for(cond, what: str, timeout: float = TIMEOUT, detail=None):
+    """Poll `cond()` every 10 ms until it is true; fail naming `what` (and showing
+    `detail()`) after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
         value = cond()
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+            extra = f"\n{detail()}" if detail else ""
+            pytest.fail(f"timed out after {timeout} s waiting for {what}{extra}")
         time.sleep(0.01)
+
+
+def _describe(pid: int) -> str:
+    """What /proc says of a process, for a failure report."""
+    out = []
+    for name in ("stat", "wchan", "cmdline"):
+        try:
+            with open(f"/proc/{pid}/{name}", "rb") as f:
+                out.append(f"{name}: {f.read().replace(bytes(1), b' ').decode(errors='replace')}")
+        except OSError as e:
+            out.append(f"{name}: {e}")
+    return "\n".join(out)
 
 
 # --- processes -----------------------------------------------------------------------
@@ -210,9 +224,17 @@ def freeze(token: str) -> None:
     done once two listings in a row find none that is not stopped yet."""
     stopped: set[int] = set()
     quiet = 0
+    deadline = time.monotonic() + TIMEOUT
     while quiet < 2:
-        fresh = set(marked(token)) - stopped
-        quiet = 0 if fresh else quiet + 1
+        if time.monotonic() > deadline:
+            pytest.fail(f"could not freeze run {token} within {TIMEOUT} s")
+        found = set(marked(token)) - stopped
+        # A child between vfork and exec is left to exec first: stopped there, it
+        # would hold its parent (all signals blocked, in D) forever. Caught after.
+        fresh = {pid for pid in found if not _before_exec_of_vfork(pid)}
+        quiet = 0 if found else quiet + 1
+        if found and not fresh:
+            time.sleep(0.01)  # a vfork child about to exec: look again
         for pid in fresh:
             try:
                 os.kill(pid, signal.SIGSTOP)
@@ -220,8 +242,33 @@ def freeze(token: str) -> None:
                 pass
             stopped.add(pid)
         for pid in fresh:
-            wait_for(lambda p=pid: _proc_state(p) in (None, "T", "t", "Z", "X"),
-                     f"process {pid} to stop")
+            wait_for(lambda p=pid: _held(p), f"process {pid} to stop",
+                     detail=lambda p=pid: _describe(p))
+
+
+def _before_exec_of_vfork(pid: int) -> bool:
+    """Forked but not yet exec'd (the same command line as its parent), or its parent
+    is waiting in vfork for it."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+        ppid = int(raw[raw.rfind(b")") + 2 :].split()[1])
+        with open(f"/proc/{ppid}/wchan") as f:
+            if f.read().strip() == "kernel_clone":
+                return True
+        with open(f"/proc/{pid}/cmdline", "rb") as mine, open(f"/proc/{ppid}/cmdline", "rb") as its:
+            return mine.read() == its.read()
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _held(pid: int) -> bool:
+    """Stopped, gone, or unable to run until it stops: a parent in vfork waits in D
+    for a child that was stopped before its exec, with our SIGSTOP pending."""
+    state = _proc_state(pid)
+    if state in (None, "T", "t", "Z", "X"):
+        return True
+    return state == "D" and _pending(pid, signal.SIGSTOP)
 
 
 def _pending(pid: int, sig: int) -> bool:
