@@ -330,7 +330,8 @@ def validate(data: object) -> dict:
     return data
 
 
-def _read_fd(fd: int) -> dict:
+def _load(fd: int) -> object:
+    """The JSON in the small regular file of ours open on `fd`; JournalError else."""
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         raise JournalError("not a regular file")
@@ -349,9 +350,13 @@ def _read_fd(fd: int) -> dict:
     import json
 
     try:
-        return validate(json.loads(b"".join(chunks)))
+        return json.loads(b"".join(chunks))
     except (ValueError, RecursionError) as e:  # RecursionError: absurdly deep nesting
         raise JournalError(f"not valid JSON ({e})") from None
+
+
+def _read_fd(fd: int) -> dict:
+    return validate(_load(fd))
 
 
 def _open(path: str) -> int:
@@ -360,18 +365,11 @@ def _open(path: str) -> int:
 
 
 def read_private_json(path: str) -> object:
-    """The JSON in a small regular file of ours (a kept record); ValueError or
-    OSError for anything else, without ever blocking or following a link."""
-    import json
-
+    """The JSON in a small regular file of ours (a kept record), read as an entry is:
+    JournalError or OSError for anything else, never blocking or following a link."""
     fd = _open(path)
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
-            raise ValueError("not a regular file of ours")
-        if info.st_size > MAX_SIZE:
-            raise ValueError("too large")
-        return json.loads(os.read(fd, MAX_SIZE + 1))
+        return _load(fd)
     finally:
         os.close(fd)
 

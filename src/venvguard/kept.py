@@ -9,7 +9,7 @@ is gone.
 import os
 import time
 
-from venvguard.journal import Entry, read_private_json, state_dir
+from venvguard.journal import Entry, JournalError, read_private_json, state_dir
 
 
 def kept_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
@@ -48,7 +48,7 @@ def records() -> list[tuple[str, dict]]:
         file = os.path.join(directory, name)
         try:
             record = read_private_json(file)
-        except (OSError, ValueError, RecursionError):
+        except (OSError, JournalError):
             continue
         if _well_formed(record):
             out.append((file, record))

@@ -12,6 +12,7 @@ in a detached child, so the prompt comes back at once however large it is.
 """
 
 import errno
+import math
 import os
 import stat
 
@@ -146,38 +147,37 @@ def _has_files(fd: int, depth: int = 0) -> bool:
     return False
 
 
-def written_after(parent: int, name: str, fd: int | None, moment: float) -> bool:
-    """Was the target, any entry at its top, or its site-packages written after
-    `moment`? A whole environment re-made since is; so is one somebody went on
-    installing into (a new package is a new entry in site-packages)."""
+def last_written(parent: int, name: str, fd: int | None) -> float:
+    """When the target, an entry at its top, or its site-packages was last written:
+    a whole environment re-made shows at its top, one somebody went on installing
+    into in site-packages (a new package is a new entry there). Infinity when it
+    cannot be told: then it is not provably the run's, either way."""
     try:
-        if os.lstat(name, dir_fd=parent).st_mtime > moment:
-            return True
+        newest = os.lstat(name, dir_fd=parent).st_mtime
         if fd is None:
-            return False
+            return newest
         for entry in os.listdir(fd):
-            if os.lstat(entry, dir_fd=fd).st_mtime > moment:
-                return True
-        return _site_packages_written_after(fd, moment)
+            newest = max(newest, os.lstat(entry, dir_fd=fd).st_mtime)
+        return max(newest, _site_packages_written(fd))
     except OSError:
-        return True  # cannot tell: not provably the run's
+        return math.inf
 
 
-def _site_packages_written_after(fd: int, moment: float) -> bool:
+def _site_packages_written(fd: int) -> float:
     try:
         lib = os.open("lib", DIR_FLAGS, dir_fd=fd)
     except OSError:
-        return False  # no lib/ (yet), or not a directory: nothing more to look at
+        return -math.inf  # no lib/ (yet), or not a directory: nothing more to look at
+    newest = -math.inf
     try:
         for version in os.listdir(lib):
             try:
-                if os.lstat(f"{version}/site-packages", dir_fd=lib).st_mtime > moment:
-                    return True
+                newest = max(newest, os.lstat(f"{version}/site-packages", dir_fd=lib).st_mtime)
             except (FileNotFoundError, NotADirectoryError):
                 continue
     finally:
         os.close(lib)
-    return False
+    return newest
 
 
 def set_aside(parent: int, name: str, trash: str, fd: int, still_ok=None) -> None:

@@ -114,7 +114,8 @@ def message(verdict: decision.Verdict, shown: str, run: str, repair: str) -> str
 
 
 def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | None = None,
-             ended: float | None = None, background: bool = True) -> None:
+             ended: float | None = None, planned: bool | None = None,
+             background: bool = True) -> None:
     """Apply the decision to every target of a run that ended, tell the user, and
     finish: delete what was set aside, then the entry.
 
@@ -122,6 +123,7 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
              from before the run; None for an orphan, whose parents are opened
              again (and must still be the recorded ones)
     ended    for an orphan, the latest time its run can have ended
+    planned  for an orphan, whether its command names its targets, if already known
     """
     data = entry.data
     if outcome == decision.FINISHED:
@@ -134,7 +136,8 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
         data["cwd"], cwd, journal.clean_path(home) if os.path.isabs(home) else None
     )
     protected_ids = _identities(protected)
-    planned = parents is not None or _planned(data)
+    if planned is None:
+        planned = parents is not None or _planned(data)
     run = describe_run(outcome, argv)
     repair = data.get("repair") or show_command(argv, limit=200)
     busy: set[str] | None = None
@@ -164,14 +167,14 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
         if fd is not None:
             info = os.fstat(fd)
             ident = (info.st_dev, info.st_ino)
+        made = existed == ABSENT and disk.kind != ABSENT  # what the run may have made
+        written = removal.last_written(parent, name, fd) if made else 0.0
         verdict = decision.decide(
             existed=existed, outcome=outcome, shape=shape, disk=disk,
             protected=path in protected or ident in protected_ids,
             busy=path in (busy or ()),
-            changed=ended is not None and existed == ABSENT and disk.kind != ABSENT
-            and removal.written_after(parent, name, fd, ended),
-            written_during=existed != ABSENT or disk.kind == ABSENT
-            or removal.written_after(parent, name, fd, data["started"] - STARTED_SLACK),
+            changed=made and ended is not None and written > ended,
+            written_during=not made or written > data["started"] - STARTED_SLACK,
             planned=planned,
         )
         try:
@@ -341,14 +344,14 @@ def _cut_short(entry: journal.Entry, *, exact: bool) -> None:
     just now (the watchdog saw it); otherwise by its heartbeat, unless some of its
     processes were still running until now."""
     data = entry.data
-    if not _planned(data):
-        conclude(entry, decision.CUT_SHORT, background=False)  # keeps all, says why
+    if not _planned(data):  # keeps all, and says why
+        conclude(entry, decision.CUT_SHORT, planned=False, background=False)
         return
     ran_until_now = processes.end_run(data["token"], tuple(data["tool"]), data.get("boot"))
     may_have_finished = data["policy"] == decision.SIGNAL_DEATH
     outcome = decision.UNKNOWN if may_have_finished else decision.CUT_SHORT
     ended = None if exact or ran_until_now else end_bound(entry.path, data)
-    conclude(entry, outcome, ended=ended, background=False)
+    conclude(entry, outcome, ended=ended, planned=True, background=False)
 
 
 def _watchdog_alive(data: dict) -> bool:
