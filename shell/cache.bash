@@ -28,7 +28,7 @@ __venvguard_cache_stale() {
   for dir in "${dirs[@]}"; do
     for name in "${dir:-.}"/python3.*; do
       name=${name##*/}
-      if [[ $name =~ ^python3\.[0-9]+$ && -z ${seen[$name]-} ]]; then
+      if [[ $name =~ ^python3\.([6-9]|[12][0-9])$ && -z ${seen[$name]-} ]]; then
         seen[$name]=1
         count=$((count + 1))
       fi

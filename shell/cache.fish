@@ -19,7 +19,7 @@ function __venvguard_cache_stale --argument-names cached made_with file
     for dir in $PATH
         for candidate in $dir/python3.*
             set -l name (path basename -- $candidate)
-            if string match -qr '^python3\.[0-9]+$' -- $name; and not contains -- $name $found
+            if string match -qr '^python3\.([6-9]|[12][0-9])$' -- $name; and not contains -- $name $found
                 set -a found $name
             end
         end

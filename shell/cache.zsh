@@ -15,7 +15,7 @@ __venvguard_cache_stale() {
   done
   [[ -n ${commands[venvguard]-} && ${commands[venvguard]} -nt $file ]] && return 0
   [[ $PATH == "$made_with" ]] && return 1
-  found=(${(k)commands[(I)python3.<->]})
+  found=(${(k)commands[(I)python3.([6-9]|[12][0-9])]})
   want=(${=cached})
   (( ${#found} == ${#want} )) || return 0
   for name in $found; do

@@ -49,9 +49,10 @@ if [[ $- == *i* ]]; then
         [[ -e $entry ]] || break # no match: the pattern itself
         pid=${entry##*/}
         pid=${pid%%.*}
-        # kill -0 also answers for a zombie nobody reaps (a container's pid 1),
-        # whose /proc entry has no cwd any more.
-        if ! kill -0 "$pid" 2>/dev/null || [[ ! -e /proc/$pid/cwd && -e /proc/self/cwd ]]; then
+        [[ -e /proc/$pid/cwd ]] && continue # alive: the common case, two stats
+        # Gone, or a zombie nobody reaps (a container's pid 1), whose /proc entry has
+        # no cwd any more; without /proc, kill -0 tells.
+        if [[ -e /proc/self/cwd ]] || ! kill -0 "$pid" 2>/dev/null; then
           if type -P venvguard >/dev/null; then
             command venvguard _settle
           fi

@@ -44,9 +44,10 @@ if [[ -o interactive ]]; then
     local entry pid
     for entry in ${XDG_STATE_HOME:-${HOME-}/.local/state}/venvguard/runs/${HOST-}/*.json(N); do
       pid=${${entry:t}%%.*}
-      # kill -0 also answers for a zombie nobody reaps (a container's pid 1),
-      # whose /proc entry has no cwd any more.
-      if ! kill -0 $pid 2>/dev/null || [[ ! -e /proc/$pid/cwd && -e /proc/self/cwd ]]; then
+      [[ -e /proc/$pid/cwd ]] && continue # alive: the common case, two stats
+      # Gone, or a zombie nobody reaps (a container's pid 1), whose /proc entry has
+      # no cwd any more; without /proc, kill -0 tells.
+      if [[ -e /proc/self/cwd ]] || ! kill -0 $pid 2>/dev/null; then
         [[ -x ${commands[venvguard]-} ]] && command venvguard _settle
         break
       fi

@@ -46,6 +46,9 @@ EARLY_ENTRIES = {
 }
 REDIRECT = "redirect"  # virtualenv's `.venv` redirect file: only ever a small file
 REDIRECT_MAX = 4096
+# A time later than any: "written, but when is unknown". Not math.inf: math is a
+# shared library to load, at every guarded call.
+INF = float("inf")
 
 
 class Disk:

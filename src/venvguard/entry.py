@@ -27,7 +27,7 @@ def main() -> None:
     elif command == "init" and not any(a in HELP for a in args[1:]):
         from venvguard import init
 
-        sys.exit(init.main(args[1:]))
+        leave(init.main(args[1:]))
     elif command == "_settle":  # the prompt hook: one line at most, whatever happens
         from venvguard import settle
         from venvguard.messages import say
@@ -36,7 +36,21 @@ def main() -> None:
             settle.orphans()
         except Exception as e:
             say(f"could not settle earlier runs ({e}); `venvguard clean` retries")
+        leave(0)
     else:
         from venvguard.cli import app
 
         app(prog_name="venvguard")
+
+
+def leave(code: int) -> None:
+    """Exit without the interpreter's teardown (a sixth of a Python start on these
+    paths, at every shell start and prompt): flush, then _exit."""
+    import os
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe: `venvguard init bash | head -1`
+        code = code or 1
+    os._exit(code)

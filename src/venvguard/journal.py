@@ -2,11 +2,12 @@
 
 `$XDG_STATE_HOME/venvguard/runs/<host>/<pid>.<token>.json` exists from before
 the tool starts until its cleanup is done, so an entry whose run is gone means the
-run did not finish. Its owner holds an flock on it for as long as it lives (the
-kernel drops the lock when the owner dies, however it dies), so "is the owner
-alive" never rests on a pid that may have been reused. The pid in the file name
-lets the shell's prompt hook skip live runs with builtins alone; the host in the
-path keeps another machine's runs (a home shared over NFS) out of its sight.
+run did not finish. Its owner holds an flock on it, shared with its watchdog, for
+as long as either lives (the kernel drops the lock when both are gone, however
+they die), so "is the run alive" never rests on a pid that may have been reused.
+The pid in the file name lets the shell's prompt hook skip live runs with builtins
+alone; the host in the path keeps another machine's runs (a home shared over NFS)
+out of its sight.
 
 Everything read back is distrusted: only private regular files of ours, opened
 without blocking, of bounded size, with every field checked (docs/policy.md).
@@ -14,14 +15,13 @@ without blocking, of bounded size, with every field checked (docs/policy.md).
 
 import errno
 import fcntl
-import math
 import os
 import stat
 import time
 
 from venvguard import decision, processes
 
-FORMAT = 2
+FORMAT = 3
 SUFFIX = ".json"
 MAX_SIZE = 64 * 1024  # an entry is well under 4 KiB; a larger file is not ours
 HEARTBEAT = 1.0  # seconds between a watchdog's touches of its run's entry
@@ -58,6 +58,11 @@ def runs_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
     """This machine's journal: the hooks find it as runs/$HOSTNAME ($HOST, $hostname)."""
     host = os.uname().nodename.replace("/", "_") or "localhost"
     return os.path.join(state_dir(environ), "runs", host)
+
+
+def kept_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
+    """Where kept.py records the environments kept although maybe incomplete."""
+    return os.path.join(state_dir(environ), "kept")
 
 
 def clean_path(path: str) -> str:
@@ -128,6 +133,16 @@ class Entry:
             pass
         self.release()
 
+    def finished(self) -> None:
+        """The run finished: delete the entry first (one left behind would be taken
+        for a run cut short), then drop its targets' kept records, which are whole
+        again. Kept records are rare: kept.py is imported only when there are any."""
+        self.remove()
+        if os.path.isdir(kept_dir()):
+            from venvguard import kept
+
+            kept.forget([target["path"] for target in self.data["targets"]])
+
     def release(self) -> None:
         """Let go of the entry without deleting it; it stays for a later settle."""
         os.close(self.fd)
@@ -187,8 +202,7 @@ def create(data: dict, environ: "os._Environ[str] | dict[str, str]" = os.environ
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         write_all(fd, dumps(data).encode("ascii"))
-        os.fsync(fd)
-        os.rename(tmp, path)
+        os.rename(tmp, path)  # no fsync: an entry a power cut loses or empties keeps all
     except BaseException:
         os.close(fd)
         try:
@@ -209,7 +223,7 @@ def dumps(value: object) -> str:
     if isinstance(value, int):
         return int.__repr__(value)
     if isinstance(value, float):
-        if not math.isfinite(value):
+        if not -decision.INF < value < decision.INF:  # nor NaN
             raise ValueError(f"{value} is not JSON")
         return float.__repr__(value)
     if isinstance(value, str):
@@ -238,8 +252,7 @@ def _string(text: str) -> str:
 
 
 def new_data(*, argv: list[str], cwd: str, environ: dict[str, str], targets: list[dict],
-             policy: str, repair: str | None, tool_pid: int, watchdog: int | None,
-             token: str) -> dict:
+             policy: str, repair: str | None, token: str) -> dict:
     """The entry of a run that is about to start. `environ` holds the variables its
     plan read, so that a later settle can check the targets against the command."""
     boot = processes.boot_id()
@@ -249,8 +262,6 @@ def new_data(*, argv: list[str], cwd: str, environ: dict[str, str], targets: lis
         "host": os.uname().nodename,
         "boot": boot,
         "owner": [os.getpid(), processes.start_time(os.getpid())],
-        "tool": [tool_pid, processes.start_time(tool_pid)],
-        "watchdog": None if watchdog is None else [watchdog, processes.start_time(watchdog)],
         "started": time.time(),
         "cwd": cwd,
         "argv": argv,
@@ -264,9 +275,7 @@ def new_data(*, argv: list[str], cwd: str, environ: dict[str, str], targets: lis
 # --- reading ---------------------------------------------------------------------
 
 
-def _pid_start(value: object, key: str, optional: bool = False) -> None:
-    if value is None and optional:
-        return
+def _pid_start(value: object, key: str) -> None:
     if not (
         isinstance(value, list) and len(value) == 2 and type(value[0]) is int
         and 0 < value[0] < processes.PID_MAX
@@ -316,15 +325,13 @@ def validate(data: object) -> dict:
     if not os.path.isabs(data["cwd"]) or data["policy"] not in decision.POLICIES:
         raise JournalError("field 'cwd' or 'policy' is off")
     started = data.get("started")
-    if not (type(started) in (int, float) and math.isfinite(started) and started >= 0):
+    if not (type(started) in (int, float) and 0 <= started < decision.INF):
         raise JournalError("field 'started' is not a time")
     if not (data.get("repair") is None or isinstance(data["repair"], str)):
         raise JournalError("field 'repair' is not a string")
     if not (data.get("boot") is None or isinstance(data["boot"], str)):
         raise JournalError("field 'boot' is not a string")
     _pid_start(data.get("owner"), "owner")
-    _pid_start(data.get("tool"), "tool")
-    _pid_start(data.get("watchdog"), "watchdog", optional=True)
     for target in data["targets"]:
         _target(target)
     return data

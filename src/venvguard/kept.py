@@ -9,11 +9,7 @@ is gone.
 import os
 import time
 
-from venvguard.journal import Entry, JournalError, read_private_json, state_dir
-
-
-def kept_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
-    return os.path.join(state_dir(environ), "kept")
+from venvguard.journal import JournalError, kept_dir, read_private_json
 
 
 def remember(path: str, *, reason: str, argv: list[str], repair: str | None) -> None:
@@ -77,14 +73,6 @@ def forget(paths: list[str]) -> None:
                 os.unlink(file)
             except OSError:
                 pass
-
-
-def finished(entry: Entry) -> None:
-    """A run that finished: delete its journal entry first (an entry left behind would
-    be taken for a run cut short), then drop its targets' records, which are whole
-    again. Shared by the supervisor's light path and settle."""
-    entry.remove()
-    forget([target["path"] for target in entry.data["targets"]])
 
 
 def prune() -> list[dict]:

@@ -105,19 +105,15 @@ def members(token: str, since: int | None) -> list[int]:
     return found
 
 
-def end_run(token: str, tool: tuple[int, int | None], boot: str | None) -> bool:
-    """End every process of a run, its tool (pid, start time, of boot `boot`) included:
-    SIGTERM, then
-    SIGKILL after GRACE. Returns whether any was still alive: then the run had not
-    ended until now. The run is scanned again while it dies, so that a process
-    caught mid-exec (its environment not yet readable) or just started is ended too."""
-    def scan() -> set[int]:
-        found = set(members(token, tool[1]))
-        if alive(tool[0], tool[1], boot):
-            found.add(tool[0])
-        return found
-
-    pids = scan()
+def end_run(token: str, since: int | None, boot: str | None) -> bool:
+    """End every process of a run: those carrying its marker, started at or after
+    `since` (its supervisor's start, in ticks of boot `boot`). SIGTERM, then SIGKILL
+    after GRACE. Returns whether any was still alive: then the run had not ended
+    until now. The run is scanned again while it dies, so that a process caught
+    mid-exec (its environment not yet readable) or just started is ended too."""
+    if boot is not None and boot != boot_id():
+        return False  # every process of an earlier boot is gone
+    pids = set(members(token, since))
     if not pids:
         return False
     signalled: set[int] = set()
@@ -134,7 +130,7 @@ def end_run(token: str, tool: tuple[int, int | None], boot: str | None) -> bool:
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.01)
-            pids = {p for p in pids if alive(p, None, None)} | scan()
+            pids = {p for p in pids if alive(p, None, None)} | set(members(token, since))
         if not pids:
             break
     return True

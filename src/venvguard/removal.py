@@ -12,11 +12,10 @@ in a detached child, so the prompt comes back at once however large it is.
 """
 
 import errno
-import math
 import os
 import stat
 
-from venvguard.decision import ABSENT, DIR, FILE, OTHER, SYMLINK, Disk
+from venvguard.decision import ABSENT, DIR, FILE, INF, OTHER, SYMLINK, Disk
 
 TRASH_PREFIX = ".venvguard-removing-"
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -160,15 +159,15 @@ def last_written(parent: int, name: str, fd: int | None) -> float:
             newest = max(newest, os.lstat(entry, dir_fd=fd).st_mtime)
         return max(newest, _site_packages_written(fd))
     except OSError:
-        return math.inf
+        return INF
 
 
 def _site_packages_written(fd: int) -> float:
     try:
         lib = os.open("lib", DIR_FLAGS, dir_fd=fd)
     except OSError:
-        return -math.inf  # no lib/ (yet), or not a directory: nothing more to look at
-    newest = -math.inf
+        return -INF  # no lib/ (yet), or not a directory: nothing more to look at
+    newest = -INF
     try:
         for version in os.listdir(lib):
             try:

@@ -9,7 +9,6 @@ its heartbeat, or the boot) is taken for the run's work.
 """
 
 import os
-import time
 
 from venvguard import decision, journal, kept, processes, removal
 from venvguard.decision import ABSENT, KEEP, NOTHING, REMOVE, UNLINK
@@ -127,7 +126,7 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
     """
     data = entry.data
     if outcome == decision.FINISHED:
-        kept.finished(entry)
+        entry.finished()
         return
     argv, token = data["argv"], data["token"]
     cwd = _cwd()
@@ -283,20 +282,15 @@ def end_bound(path: str, data: dict) -> float:
 
 def orphans(*, dry_run: bool = False, wait: float = WATCHDOG_WAIT) -> int:
     """Settle every entry whose supervisor is gone. Returns how many were settled.
-    An entry whose supervisor is dead but whose watchdog lives is the watchdog's to
-    settle: wait for it (so that the prompt comes back after, not before). One that
-    neither settles nor dies within `wait` (stopped, stuck) is taken over, under the
-    entry's lock, so that it holds no prompt up for longer."""
+    A dead supervisor's watchdog holds the entry's lock while it settles the run:
+    wait for it up to `wait` seconds (so that the prompt comes back after, not
+    before), and leave the entry to it if it takes longer."""
     settled = 0
     for path in journal.listing():
         named = journal.parse_name(os.path.basename(path))
         owner_dead = named is not None and not processes.alive(named[0], None, None)
         try:
             entry = journal.claim(path, wait=wait if owner_dead else 0)
-            if entry is not None and _watchdog_alive(entry.data) and not dry_run:
-                entry.release()
-                _wait_gone(path, entry.data, wait)
-                entry = journal.claim(path)
         except journal.JournalError as e:
             _quarantine(path, str(e), dry_run=dry_run)
             continue
@@ -320,21 +314,26 @@ def orphans(*, dry_run: bool = False, wait: float = WATCHDOG_WAIT) -> int:
     return settled
 
 
-def abandoned(path: str, outcome: str | None) -> None:
-    """The watchdog's settle, the moment its supervisor is gone: if the supervisor
-    left its entry behind, settle it for the outcome the supervisor had told
-    (it died during cleanup), or as cut short right now (it died before knowing)."""
+def abandoned(entry: journal.Entry, outcome: str | None) -> None:
+    """The watchdog's settle, the moment its supervisor is gone, under the lock it
+    shares: if the supervisor left its entry where it was, settle it for the outcome
+    the supervisor had told (it died during cleanup), or as cut short right now (it
+    died before knowing). An entry removed or handed on meanwhile is not its own."""
     try:
-        entry = journal.claim(path, wait=WATCHDOG_WAIT)
-    except journal.JournalError:
-        return
-    if entry is None:
+        if not os.path.samestat(os.fstat(entry.fd), os.lstat(entry.path)):
+            return
+    except OSError:
         return
     if outcome in OUTCOMES:
-        processes.end_run(entry.token, tuple(entry.data["tool"]), entry.data.get("boot"))
+        end_processes(entry.data)
         conclude(entry, outcome, background=False)
     else:
         _cut_short(entry, exact=True)
+
+
+def end_processes(data: dict) -> bool:
+    """End what the run started and left running (a build backend must not write on)."""
+    return processes.end_run(data["token"], data["owner"][1], data.get("boot"))
 
 
 def _cut_short(entry: journal.Entry, *, exact: bool) -> None:
@@ -347,22 +346,11 @@ def _cut_short(entry: journal.Entry, *, exact: bool) -> None:
     if not _planned(data):  # keeps all, and says why
         conclude(entry, decision.CUT_SHORT, planned=False, background=False)
         return
-    ran_until_now = processes.end_run(data["token"], tuple(data["tool"]), data.get("boot"))
+    ran_until_now = end_processes(data)
     may_have_finished = data["policy"] == decision.SIGNAL_DEATH
     outcome = decision.UNKNOWN if may_have_finished else decision.CUT_SHORT
     ended = None if exact or ran_until_now else end_bound(entry.path, data)
     conclude(entry, outcome, ended=ended, planned=True, background=False)
-
-
-def _watchdog_alive(data: dict) -> bool:
-    watchdog = data.get("watchdog")
-    return bool(watchdog) and processes.alive(watchdog[0], watchdog[1], data.get("boot"))
-
-
-def _wait_gone(path: str, data: dict, wait: float) -> None:
-    deadline = time.monotonic() + wait
-    while os.path.lexists(path) and _watchdog_alive(data) and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def _quarantine(path: str, problem: str, *, dry_run: bool) -> None:

@@ -3,11 +3,12 @@
 It runs in the tool's foreground process group, so it sees every Ctrl-C, hang-up
 and termination whatever the tool does with them (in-shell traps cannot: see
 docs/how-it-works.md). In order: plan the targets, note which exist and hold
-their parent directories open; fork the watchdog; journal the run; run the tool as
-a plain child; wait, passing on signals sent to the supervisor alone; decide and
-clean up with INT/HUP/TERM blocked; exit with the tool's status or die of its
-signal. Invocations that cannot touch an environment are exec'd directly, so
-they cost one Python start and nothing else.
+their parent directories open; journal the run; start the tool as a plain child
+(posix_spawn: no copy of this process); fork the watchdog while it runs; wait,
+passing on signals sent to the supervisor alone; decide and clean up with
+INT/HUP/TERM blocked; exit with the tool's status or die of its signal.
+Invocations that cannot touch an environment are exec'd directly, so they cost
+one Python start and nothing else.
 """
 
 import os
@@ -79,7 +80,7 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
         being_made: set[str]) -> None:
     """Run the tool under watch. A target another live guarded run is still making
     counts as absent before this run too: if neither finishes, it is half-made."""
-    from venvguard import decision, journal, removal, watchdog
+    from venvguard import decision, journal, removal
 
     token = os.urandom(6).hex()
     held: dict[int, int] = {}  # target index -> descriptor on its nearest directory
@@ -95,21 +96,16 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
     # A signal the shell left ignored (a background job) stays ignored for the tool
     # too. The others are blocked and waited for, so that each comes with who sent it.
     watched = [sig for sig in WATCHED if signal.getsignal(sig) != signal.SIG_IGN]
-    children = signal.getsignal(signal.SIGCHLD)
-    if children == signal.SIG_IGN:  # inherited: children would be reaped unseen
+    if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:  # children would be reaped unseen
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, [*watched, signal.SIGCHLD])
     early = set(watched) & signal.sigpending()
     if early:  # Ctrl-C before the tool started: end as it would have
         die_of(min(early))
-    dog = watchdog.start(journal.entry_path(token), close=tuple(held.values()))
-    pid, go = spawn(args, token, watched, children, mask)
     try:
         entry = journal.create(
-            journal.new_data(
-                argv=args, cwd=cwd, environ=environ, targets=targets, policy=plan.policy,
-                repair=plan.repair, tool_pid=pid, watchdog=dog and dog[0], token=token,
-            )
+            journal.new_data(argv=args, cwd=cwd, environ=environ, targets=targets,
+                             policy=plan.policy, repair=plan.repair, token=token)
         )
     except OSError as e:
         say(f"cannot write the journal in {show_path(journal.runs_dir())} "
@@ -117,10 +113,14 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
         entry = None
     processes.checkpoint("journaled")
     try:
-        os.write(go, b"go")
-    except OSError:
-        pass  # the tool is already gone; wait() tells how
-    os.close(go)
+        pid = spawn(args, token, watched, mask)
+    except (OSError, ValueError) as e:
+        if entry is not None:
+            entry.remove()  # nothing ran
+        _exec_failed(args[0], e)
+    from venvguard import watchdog  # once the tool runs: its start never waits for this
+
+    dog = entry and watchdog.start(entry, close=tuple(held.values()))
     processes.checkpoint("running")
     status, seen = wait(pid, watched)
     processes.checkpoint("ended")
@@ -146,42 +146,22 @@ def finish(entry, outcome: str, held: dict[int, int]) -> None:
     from venvguard import decision
 
     if outcome == decision.FINISHED:
-        from venvguard import kept
-
-        kept.finished(entry)
+        entry.finished()
         return
     from venvguard import settle
 
-    # What the tool started and left running (a build backend) must not write on.
-    processes.end_run(entry.token, tuple(entry.data["tool"]), entry.data.get("boot"))
+    settle.end_processes(entry.data)
     settle.conclude(entry, outcome, parents=held)
 
 
-def spawn(args: list[str], token: str, watched: list[int], children: object,
-          mask: set[int]) -> tuple[int, int]:
-    """Fork the tool, held back until the journal names it: returns (pid, go-fd).
-    It gets the signal dispositions and mask the shell gave us, `children` as its
-    SIGCHLD disposition, and the run's marker in its environment."""
-    hold, go = os.pipe()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid:
-        os.close(hold)
-        return pid, go
-    try:
-        os.close(go)
-        for sig in (*watched, *RESTORED):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGCHLD, children)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending Ctrl-C ends it here
-        if os.read(hold, 2) != b"go":  # the supervisor died before releasing it
-            os._exit(128 + signal.SIGTERM)
-        os.close(hold)
-        os.execvpe(args[0], args, {**os.environ, processes.MARKER: token})
-    except (OSError, ValueError) as e:
-        _exec_failed(args[0], e)
-    finally:
-        os._exit(127)
+def spawn(args: list[str], token: str, watched: list[int], mask: set[int]) -> int:
+    """Start the tool (posix_spawn: no copy of this process) with the signal
+    dispositions and mask the shell gave us, and the run's marker in its
+    environment. OSError or ValueError if it cannot be started."""
+    return os.posix_spawnp(
+        args[0], args, {**os.environ, processes.MARKER: token},
+        setsigmask=mask, setsigdef=(*watched, *RESTORED, signal.SIGCHLD),
+    )
 
 
 def wait(pid: int, watched: list[int]) -> tuple[int, list[int]]:

@@ -2,25 +2,26 @@
 
 A supervisor killed with SIGKILL cannot clean up, and the prompt hook only runs
 when a shell is there to show a prompt (not in scripts or CI, not after the
-terminal closed). So every guarded run has a watchdog, forked before the tool and
-moved out of the job's process group (Ctrl-C and Ctrl-Z are not for it). It waits
-on a pipe only the supervisor holds; while it waits it touches the run's journal
-entry every second, a heartbeat that bounds when the run can have ended. When
-the pipe closes and the entry is still there, the supervisor died before
-finishing: the watchdog ends what the run started and settles it, right then,
-before anybody could have re-made the environment.
+terminal closed). So every guarded run has a watchdog, forked once the tool runs
+(off the path to the tool's start) and moved out of the job's process group
+(Ctrl-C and Ctrl-Z are not for it). It shares the supervisor's open journal
+entry, and so its lock: nobody else settles the run while either lives. It waits
+on a pipe only the supervisor holds; while it waits it touches the entry every
+second, a heartbeat that bounds when the run can have ended. When the pipe
+closes without the supervisor's last word, the supervisor died before finishing:
+the watchdog ends what the run started and settles it, right then, before
+anybody could have re-made the environment.
 """
 
 import os
-import select
 
 from venvguard import journal
 from venvguard.processes import signal
 
 
-def start(path: str, close: tuple[int, ...] = ()) -> tuple[int, int] | None:
-    """Fork the watchdog for the entry at `path`: (its pid, the pipe end to hold),
-    or None if it cannot be forked (the run is then settled by the prompt hook)."""
+def start(entry: journal.Entry, close: tuple[int, ...] = ()) -> tuple[int, int] | None:
+    """Fork the watchdog for `entry`: (its pid, the pipe end to hold), or None if it
+    cannot be forked (the run is then settled by the prompt hook)."""
     read_end, write_end = os.pipe()
     try:
         pid = os.fork()
@@ -42,7 +43,7 @@ def start(path: str, close: tuple[int, ...] = ()) -> tuple[int, int] | None:
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-        _watch(read_end, path)
+        _watch(read_end, entry)
     except BaseException:
         pass
     finally:
@@ -52,18 +53,20 @@ def start(path: str, close: tuple[int, ...] = ()) -> tuple[int, int] | None:
 DONE = "done"  # the supervisor's last word: the run is settled, nothing to do
 
 
-def _watch(fd: int, path: str) -> None:
+def _watch(fd: int, entry: journal.Entry) -> None:
     """Heartbeat until the supervisor's word or death. It writes how the run ended as
     soon as it knows, then DONE once settled: a supervisor that dies during cleanup
     is finished for exactly the outcome it told, and only one that died before
     knowing is taken as cut short."""
+    import select  # here, in the watchdog: a shared library the supervisor never needs
+
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLHUP)
     said: list[str] = []
     while True:
         if not poller.poll(journal.HEARTBEAT * 1000):
             try:
-                os.utime(path)
+                os.utime(entry.fd)
             except OSError:
                 pass
             continue
@@ -75,7 +78,7 @@ def _watch(fd: int, path: str) -> None:
             return
     from venvguard import settle
 
-    settle.abandoned(path, said[-1] if said else None)
+    settle.abandoned(entry, said[-1] if said else None)
 
 
 def tell(dog: tuple[int, int] | None, word: str) -> None:

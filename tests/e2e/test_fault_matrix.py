@@ -448,7 +448,7 @@ def start_ticks(pid: int) -> int:
     return int(raw[raw.rfind(b")") + 2 :].split()[19])
 
 
-ENTRY_PIDS = ("owner", "tool", "watchdog")
+ENTRY_PIDS = ("owner",)  # the processes the entry names
 
 
 def assert_untouched(decoy_pids: list[int]) -> None:
@@ -507,7 +507,7 @@ def test_reboot_with_the_env_written_before_the_boot(world, env, start_shell, de
     are nobody's business."""
     sh = start_shell()
     before = user_listing(world)
-    decoy_pids = decoys(3)
+    decoy_pids = decoys(len(ENTRY_PIDS))
 
     reboot_during_uv_sync(world, sh, decoy_pids, env_before_boot=True)
     sh.type("")  # Enter at the prompt: the hook settles the run cut short by the reboot
@@ -527,7 +527,7 @@ def test_reboot_with_the_env_written_after_the_boot(world, env, start_shell, dec
     provably that run's work, so it is kept, new or not."""
     sh = start_shell()
     before = user_listing(world)
-    decoy_pids = decoys(3)
+    decoy_pids = decoys(len(ENTRY_PIDS))
 
     reboot_during_uv_sync(world, sh, decoy_pids, env_before_boot=False)
     sh.type("")

@@ -3,8 +3,11 @@ home, so nothing here ever reads or writes the real journal."""
 
 import os
 import subprocess
+import time
 
 import pytest
+
+from venvguard import processes
 
 OTHER_UID = 65534  # nobody
 
@@ -36,6 +39,27 @@ def live_child():
     yield child
     child.kill()
     child.wait()
+
+
+@pytest.fixture
+def marked_process():
+    """A factory: `sleep 60` carrying run TOKEN's marker, as a guarded run's tool does,
+    returned once /proc shows its environment; killed and reaped afterwards."""
+    started = []
+
+    def start(token):
+        child = subprocess.Popen(["sleep", "60"], env={**os.environ, processes.MARKER: token})
+        started.append(child)
+        deadline = time.monotonic() + 10
+        while child.pid not in processes.members(token, None):
+            assert time.monotonic() < deadline, "the marked process did not start"
+            time.sleep(0.001)
+        return child
+
+    yield start
+    for child in started:
+        child.kill()
+        child.wait()
 
 
 @pytest.fixture

@@ -231,11 +231,10 @@ class Sandbox:
             argv=argv, cwd=str(self.work), environ={},
             targets=[{"path": path, "existed": "absent", "shape": shape, "anchor": anchor}
                      for path, shape in plan.targets],
-            policy=plan.policy, repair=plan.repair, tool_pid=self.dead_pid, watchdog=None,
+            policy=plan.policy, repair=plan.repair,
             token=token,
         )
         data["owner"] = [self.dead_pid, None]
-        data["tool"] = [self.dead_pid, None]
         data.update(extra)
         return data
 

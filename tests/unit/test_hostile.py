@@ -219,6 +219,26 @@ def marked(token: str) -> list[int]:
     return found
 
 
+def children(pid: int) -> set[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:  # the supervisor has one thread
+            return {int(child) for child in f.read().split()}
+    except OSError:
+        return set()
+
+
+def tool_of(supervisor: int, token: str) -> int:
+    """The supervisor's child that carries the run's marker."""
+    return wait_for(lambda: next(iter(children(supervisor) & set(marked(token))), None),
+                    "the run's tool")
+
+
+def watchdog_of(supervisor: int, token: str) -> int:
+    """The supervisor's child that does not carry the run's marker."""
+    return wait_for(lambda: next(iter(children(supervisor) - set(marked(token))), None),
+                    "the run's watchdog")
+
+
 def freeze(token: str) -> None:
     """Stop every process of the run (SIGSTOP), children forked meanwhile included:
     done once two listings in a row find none that is not stopped yet."""
@@ -390,7 +410,7 @@ class World:
         """SIGTERM to the supervisor; once it has passed it on to the (frozen) tool,
         let the tool go so that it dies of it. The rest of the run stays frozen until
         the supervisor ends it. Returns when the run is settled."""
-        tool = self.run_data(proc)["tool"][0]
+        tool = tool_of(proc.pid, self.run_data(proc)["token"])
         os.kill(proc.pid, signal.SIGTERM)
         wait_for(lambda: _pending(tool, signal.SIGTERM), "SIGTERM to reach the tool")
         os.kill(tool, signal.SIGCONT)
@@ -474,8 +494,6 @@ def entry_data(*, argv, cwd, targets, pid, token="f0rged", policy="exit", **over
         "host": os.uname().nodename,
         "boot": processes.boot_id(),
         "owner": [pid, None],
-        "tool": [pid, None],
-        "watchdog": None,
         "started": 0.0,  # long before anything the tests make
         "cwd": str(cwd),
         "argv": list(argv),
@@ -853,9 +871,10 @@ def test_an_env_remade_at_the_path_after_kill_9_of_supervisor_and_watchdog_is_ke
     again by hand; the next prompt must not take that one for the run's."""
     proc = _started_venv(world)
     data = world.run_data(proc)
-    os.kill(data["watchdog"][0], signal.SIGKILL)
-    wait_for(lambda: not processes.alive(data["watchdog"][0], data["watchdog"][1], None),
-             "the watchdog to die")
+    dog = watchdog_of(proc.pid, data["token"])
+    dog_started = processes.start_time(dog)
+    os.kill(dog, signal.SIGKILL)
+    wait_for(lambda: not processes.alive(dog, dog_started, None), "the watchdog to die")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=TIMEOUT)
     for pid in marked(data["token"]):
@@ -930,11 +949,11 @@ DAMAGED = [
     pytest.param(lambda d: b"[" * 60000, "not valid JSON", id="nested-60000-deep"),
     pytest.param(lambda d: b" " * (1 << 20) + json.dumps(d).encode(), "too large",
                  id="huge-1MiB"),
-    pytest.param(_set("venvguard", 3), "format 3, expected 2", id="future-version"),
+    pytest.param(_set("venvguard", 4), "format 4, expected 3", id="future-version"),
     pytest.param(_set("owner", [-1, None]), "field 'owner'", id="negative-pid"),
-    pytest.param(_set("tool", [2**64, None]), "field 'tool'", id="huge-pid"),
+    pytest.param(_set("owner", [2**64, None]), "field 'owner'", id="huge-pid"),
     pytest.param(_set("owner", [True, None]), "field 'owner'", id="boolean-pid"),
-    pytest.param(_set("watchdog", [123, -5]), "field 'watchdog'", id="negative-start-time"),
+    pytest.param(_set("owner", [123, -5]), "field 'owner'", id="negative-start-time"),
     pytest.param(_set("started", float("nan")), "field 'started'", id="nan-time"),
     pytest.param(_set("started", float("inf")), "field 'started'", id="infinite-time"),
     pytest.param(_set("token", "../../home"), "field 'token'", id="token-with-a-path"),
@@ -1241,11 +1260,12 @@ def test_a_copy_of_a_live_runs_entry_under_another_name_does_not_end_the_live_ru
     proc = _started_venv(world)
     data = world.run_data(proc)
     copy = plant(world, data, pid=dead_pid, token=data["token"])
+    tool = tool_of(proc.pid, data["token"])
+    tool_started = processes.start_time(tool)
 
     result = world.settle()
 
-    tool = data["tool"]
-    assert processes.alive(tool[0], tool[1], None), f"the live run's tool was ended: {result.lines}"
+    assert processes.alive(tool, tool_started, None), f"the tool was ended: {result.lines}"
     assert (world.work / "env" / "pyvenv.cfg").exists()
     assert os.path.exists(proc.entry)
     for leftover in (copy, copy + ".corrupt"):

@@ -70,6 +70,12 @@ def test_python_versions_ignores_other_names(tmp_path, name):
     assert init.python_versions(str(tmp_path / "bin")) == []
 
 
+def test_python_versions_wraps_3_6_to_3_29_only(tmp_path):
+    """A fixed range, looked up name by name; the cached snippets count the same."""
+    make_bin(tmp_path / "bin", "python3.5", "python3.6", "python3.29", "python3.30")
+    assert init.python_versions(str(tmp_path / "bin")) == ["python3.6", "python3.29"]
+
+
 def test_an_empty_path_entry_means_the_current_directory_as_in_the_shell(tmp_path, monkeypatch):
     make_bin(tmp_path / "here", "python3.11")
     monkeypatch.chdir(tmp_path / "here")

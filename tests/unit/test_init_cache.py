@@ -214,8 +214,16 @@ def test_the_cached_start_up_starts_no_process(world):
     assert [os.path.basename(p) for p in world.programs_run()] == [world.shell]
 
 
+def written_after(path: Path, cache: Path) -> None:
+    """Date a change a second after the cache was written: the coarse file system
+    clock may give both the same time when they come within a few ms."""
+    later = cache.stat().st_mtime + 1
+    os.utime(path, (later, later))
+
+
 def test_a_new_python_on_path_refreshes_the_cache_at_the_next_start(world):
     make_bin(world.py_bin, "python3.13")
+    written_after(world.py_bin, world.cache)
     world.start("")
     assert "'python3.11 python3.13'" in world.cache.read_text()
 
@@ -230,6 +238,7 @@ def test_an_upgraded_venvguard_refreshes_the_cache_at_the_next_start(world):
 
 def test_a_new_directory_with_a_python_on_path_refreshes_the_cache(world, tmp_path):
     world.path.insert(0, str(make_bin(tmp_path / "w" / "new-bin", "python3.14")))
+    written_after(tmp_path / "w" / "new-bin", world.cache)
     world.start("")
     assert "'python3.11 python3.14'" in world.cache.read_text()
 

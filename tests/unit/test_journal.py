@@ -39,7 +39,7 @@ def data(token="abc123", **overrides):
     out = journal.new_data(
         argv=["uv", "sync"], cwd="/work/project", environ={"UV_PROJECT_ENVIRONMENT": ".venv"},
         targets=[target()], policy="exit", repair="uv sync --reinstall",
-        tool_pid=os.getpid(), watchdog=None, token=token,
+        token=token,
     )
     out.update(overrides)
     return out
@@ -390,25 +390,20 @@ def test_a_non_utf8_path_from_the_file_system_round_trips_to_the_same_bytes():
         held.release()
 
 
-def test_new_data_names_the_owner_the_tool_the_host_and_the_boot():
+def test_new_data_names_the_owner_the_host_and_the_boot():
     d = data()
     assert d["venvguard"] == journal.FORMAT
     assert d["owner"] == [os.getpid(), processes.start_time(os.getpid())]
-    assert d["tool"] == [os.getpid(), processes.start_time(os.getpid())]
-    assert d["watchdog"] is None
     assert d["host"] == os.uname().nodename
     assert d["boot"] == processes.boot_id()
     assert journal.validate(json.loads(json.dumps(d))) == d
 
 
-def test_new_data_records_the_watchdog_and_the_variables_the_plan_read(live_child):
+def test_new_data_records_the_variables_the_plan_read():
     d = data() | journal.new_data(
         argv=["uv", "sync"], cwd="/w", environ={"VIRTUAL_ENV": "/w/.venv"}, targets=[],
-        policy="signal", repair=None, tool_pid=live_child.pid, watchdog=live_child.pid,
-        token="t0",
+        policy="signal", repair=None, token="t0",
     )
-    started = processes.start_time(live_child.pid)
-    assert d["watchdog"] == d["tool"] == [live_child.pid, started]
     assert d["environ"] == {"VIRTUAL_ENV": "/w/.venv"}
     assert journal.validate(json.loads(json.dumps(d))) == d
 
@@ -468,11 +463,11 @@ def assert_unlocked(path):
         pytest.param(b"[" * 60_000, r"not valid JSON", id="absurdly-deep-nesting"),
         pytest.param(as_json([1, 2]), r"not a JSON object", id="json-list"),
         pytest.param(as_json("text"), r"not a JSON object", id="json-string"),
-        pytest.param(as_json(data(venvguard=3)), r"format 3, expected 2", id="future-format"),
-        pytest.param(as_json(data(venvguard=1)), r"format 1, expected 2", id="old-format"),
-        pytest.param(as_json(data(venvguard="2")), r"format '2', expected 2",
+        pytest.param(as_json(data(venvguard=4)), r"format 4, expected 3", id="future-format"),
+        pytest.param(as_json(data(venvguard=1)), r"format 1, expected 3", id="old-format"),
+        pytest.param(as_json(data(venvguard="2")), r"format '2', expected 3",
                      id="format-a-string"),
-        pytest.param(as_json(without("venvguard")), r"format None, expected 2", id="no-format"),
+        pytest.param(as_json(without("venvguard")), r"format None, expected 3", id="no-format"),
         pytest.param(as_json(without("token")), r"field 'token' missing or not a str",
                      id="missing-token"),
         pytest.param(as_json(without("targets")), r"field 'targets' missing or not a list",
@@ -515,28 +510,28 @@ def assert_unlocked(path):
                      r"field 'token' is not a short alphanumeric word", id="token-non-ascii"),
         pytest.param(as_json(data(token="a" * 65)),
                      r"field 'token' is not a short alphanumeric word", id="token-overlong"),
-        pytest.param(as_json(data(tool=[])), r"field 'tool' is not \[pid, start time\]",
-                     id="tool-empty"),
+        pytest.param(as_json(data(owner=[])), r"field 'owner' is not \[pid, start time\]",
+                     id="owner-empty"),
         pytest.param(as_json(data(owner=["1", None])),
                      r"field 'owner' is not \[pid, start time\]", id="owner-pid-a-string"),
         pytest.param(as_json(data(owner=[-5, None])),
                      r"field 'owner' is not \[pid, start time\]", id="owner-pid-negative"),
-        pytest.param(as_json(data(tool=[0, None])),
-                     r"field 'tool' is not \[pid, start time\]", id="tool-pid-0"),
-        pytest.param(as_json(data(tool=[processes.PID_MAX, None])),
-                     r"field 'tool' is not \[pid, start time\]", id="tool-pid-max"),
-        pytest.param(as_json(data(tool=[1.0, None])),
-                     r"field 'tool' is not \[pid, start time\]", id="tool-pid-a-float"),
-        pytest.param(as_json(data(tool=[True, None])),
-                     r"field 'tool' is not \[pid, start time\]", id="tool-pid-a-bool"),
-        pytest.param(as_json(data(tool=[12, -1])),
-                     r"field 'tool' is not \[pid, start time\]", id="tool-start-negative"),
-        pytest.param(as_json(data(tool=[12, 3.5])),
-                     r"field 'tool' is not \[pid, start time\]", id="tool-start-a-float"),
-        pytest.param(as_json(data(watchdog=[12])),
-                     r"field 'watchdog' is not \[pid, start time\]", id="watchdog-short"),
-        pytest.param(as_json(data(watchdog=12)),
-                     r"field 'watchdog' is not \[pid, start time\]", id="watchdog-a-number"),
+        pytest.param(as_json(data(owner=[0, None])),
+                     r"field 'owner' is not \[pid, start time\]", id="owner-pid-0"),
+        pytest.param(as_json(data(owner=[processes.PID_MAX, None])),
+                     r"field 'owner' is not \[pid, start time\]", id="owner-pid-max"),
+        pytest.param(as_json(data(owner=[1.0, None])),
+                     r"field 'owner' is not \[pid, start time\]", id="owner-pid-a-float"),
+        pytest.param(as_json(data(owner=[True, None])),
+                     r"field 'owner' is not \[pid, start time\]", id="owner-pid-a-bool"),
+        pytest.param(as_json(data(owner=[12, -1])),
+                     r"field 'owner' is not \[pid, start time\]", id="owner-start-negative"),
+        pytest.param(as_json(data(owner=[12, 3.5])),
+                     r"field 'owner' is not \[pid, start time\]", id="owner-start-a-float"),
+        pytest.param(as_json(data(owner=[12])),
+                     r"field 'owner' is not \[pid, start time\]", id="owner-short"),
+        pytest.param(as_json(data(owner=12)),
+                     r"field 'owner' is not \[pid, start time\]", id="owner-a-number"),
         pytest.param(as_json(data(started=float("nan"))), r"field 'started' is not a time",
                      id="started-nan"),  # json.dumps writes NaN, and json.loads reads it
         pytest.param(as_json(data(started=float("inf"))), r"field 'started' is not a time",

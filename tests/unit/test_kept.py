@@ -4,7 +4,7 @@ them incomplete, for `venvguard status`."""
 import os
 import stat
 
-from venvguard import kept
+from venvguard import journal, kept
 
 
 def paths():
@@ -12,13 +12,13 @@ def paths():
 
 
 def test_kept_records_live_in_the_state_dir(isolated_state):
-    assert kept.kept_dir() == str(isolated_state / "venvguard" / "kept")
+    assert journal.kept_dir() == str(isolated_state / "venvguard" / "kept")
 
 
 def test_a_remembered_environment_is_listed_with_how_to_repair_it():
     kept.remember("/p/.venv", reason="existed", argv=["uv", "sync"], repair="uv sync --reinstall")
     [(file, record)] = kept.records()
-    assert os.path.dirname(file) == kept.kept_dir()
+    assert os.path.dirname(file) == journal.kept_dir()
     assert record["path"] == "/p/.venv"
     assert record["reason"] == "existed"
     assert record["argv"] == ["uv", "sync"]
@@ -42,7 +42,7 @@ def test_forget_drops_only_the_given_paths():
 
 def test_forget_without_any_record_is_quiet():
     kept.forget(["/a/.venv"])
-    assert not os.path.exists(kept.kept_dir())
+    assert not os.path.exists(journal.kept_dir())
 
 
 def test_prune_drops_records_of_paths_that_are_gone(tmp_path):
@@ -59,7 +59,7 @@ def test_prune_drops_records_of_paths_that_are_gone(tmp_path):
 
 def test_unreadable_and_foreign_files_are_skipped():
     kept.remember("/a/.venv", reason="existed", argv=["uv", "sync"], repair=None)
-    directory = kept.kept_dir()
+    directory = journal.kept_dir()
     for name, content in (("bad.json", "{"), ("list.json", "[]"), ("nopath.json", "{}"),
                           ("notes.txt", "{}"), (".x.json.tmp", '{"path": "/t"}')):
         with open(os.path.join(directory, name), "w") as f:
@@ -81,4 +81,4 @@ def test_the_kept_directory_is_private():
         kept.remember("/a/.venv", reason="existed", argv=["uv", "sync"], repair=None)
     finally:
         os.umask(old)
-    assert stat.S_IMODE(os.stat(kept.kept_dir()).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(journal.kept_dir()).st_mode) == 0o700

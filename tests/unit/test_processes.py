@@ -274,7 +274,7 @@ def test_end_run_ends_the_tool_with_sigterm(children):
     run = token()
     tool = marked(run)
     children.append(tool)
-    assert processes.end_run(run, (tool.pid, processes.start_time(tool.pid)), processes.boot_id())
+    assert processes.end_run(run, None, processes.boot_id())
     assert tool.wait(timeout=10) == -signal.SIGTERM
 
 
@@ -282,7 +282,7 @@ def test_end_run_kills_a_tool_that_ignores_sigterm_after_the_grace(children):
     run = token()
     tool = ignoring_term(run, children)
     began = time.monotonic()
-    assert processes.end_run(run, (tool.pid, processes.start_time(tool.pid)), processes.boot_id())
+    assert processes.end_run(run, None, processes.boot_id())
     assert time.monotonic() - began >= processes.GRACE
     assert tool.wait(timeout=10) == -signal.SIGKILL
 
@@ -293,35 +293,32 @@ def test_end_run_ends_every_member_not_only_the_tool(children):
     tool = marked(run)
     children.append(tool)
     backend = ignoring_term(run, children)
-    assert processes.end_run(run, (tool.pid, processes.start_time(tool.pid)), processes.boot_id())
+    assert processes.end_run(run, None, processes.boot_id())
     assert tool.wait(timeout=10) == -signal.SIGTERM
     assert backend.wait(timeout=10) == -signal.SIGKILL
 
 
-def test_end_run_finds_the_members_when_the_tool_is_gone(children, dead_pid):
+def test_end_run_returns_false_when_nothing_of_the_run_is_alive():
+    assert not processes.end_run(token(), None, processes.boot_id())
+
+
+def test_end_run_leaves_a_member_started_before_the_run(children):
+    """Started before the supervisor: not the run's, whatever its environment says."""
     run = token()
     member = marked(run)
     children.append(member)
-    assert processes.end_run(run, (dead_pid, None), processes.boot_id())
-    assert member.wait(timeout=10) == -signal.SIGTERM
+    started = processes.start_time(member.pid)
+    assert not processes.end_run(run, started + 1, processes.boot_id())
+    assert member.poll() is None
 
 
-def test_end_run_returns_false_when_nothing_of_the_run_is_alive(dead_pid):
-    assert not processes.end_run(token(), (dead_pid, None), processes.boot_id())
-
-
-def test_end_run_leaves_a_process_that_only_reuses_the_tools_pid(live_child):
-    """A tool pid with another start time is somebody else's process now."""
-    started = processes.start_time(live_child.pid)
-    assert not processes.end_run(token(), (live_child.pid, started + 1), processes.boot_id())
-    assert live_child.poll() is None
-
-
-def test_end_run_leaves_a_live_process_with_the_tools_pid_and_start_of_another_boot(live_child):
-    """After a reboot, pids and start times repeat: the recorded tool is long gone."""
-    started = processes.start_time(live_child.pid)
-    assert not processes.end_run(token(), (live_child.pid, started), "an-earlier-boot")
-    assert live_child.poll() is None
+def test_end_run_of_a_run_of_an_earlier_boot_ends_nothing(children):
+    """After a reboot, the run's processes are long gone whatever carries its token."""
+    run = token()
+    member = marked(run)
+    children.append(member)
+    assert not processes.end_run(run, None, "an-earlier-boot")
+    assert member.poll() is None
 
 
 def test_end_run_leaves_processes_of_other_runs(children):
@@ -330,7 +327,7 @@ def test_end_run_leaves_processes_of_other_runs(children):
     children.append(other)
     tool = marked(run)
     children.append(tool)
-    assert processes.end_run(run, (tool.pid, processes.start_time(tool.pid)), processes.boot_id())
+    assert processes.end_run(run, None, processes.boot_id())
     assert tool.wait(timeout=10) == -signal.SIGTERM
     assert other.poll() is None
 

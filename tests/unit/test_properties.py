@@ -438,7 +438,7 @@ def new_entry(argv, cwd, targets, token=None):
     """A journal entry as the supervisor writes it (held, so locked, by this process)."""
     return journal.create(journal.new_data(
         argv=argv, cwd=cwd, environ={}, targets=targets, policy=ANY_FAILURE, repair=None,
-        tool_pid=os.getpid(), watchdog=None, token=token or os.urandom(8).hex(),
+        token=token or os.urandom(8).hex(),
     ))
 
 

@@ -80,8 +80,6 @@ def entry_data(pid, *, token, existed=ABSENT, argv=("uv", "sync"), cwd=None, env
         "host": os.uname().nodename,
         "boot": processes.boot_id(),
         "owner": [pid, None],
-        "tool": [pid, None],
-        "watchdog": None,
         "started": 0.0,  # long before anything the tests make
         "cwd": cwd,
         "argv": list(argv),
@@ -611,16 +609,18 @@ def test_a_run_cut_short_by_a_reboot_keeps_an_environment_written_since(
 
 
 def test_a_tool_that_outlives_its_supervisor_is_ended_and_its_env_removed(
-    project, dead_pid, live_child, capsys
+    project, dead_pid, marked_process, capsys
 ):
     """The tool ran until now, so all it wrote is the run's, however late."""
-    entry = write_entry(dead_pid, tool=[live_child.pid, processes.start_time(live_child.pid)])
+    token = new_token()
+    tool = marked_process(token)
+    entry = write_entry(dead_pid, token=token)
     heartbeat_stopped(entry, HOUR)
     env = make_env(project / ".venv")
 
     assert settle.orphans() == 1
 
-    assert live_child.wait(timeout=5) == -signal.SIGTERM
+    assert tool.wait(timeout=5) == -signal.SIGTERM
     assert not os.path.lexists(env)
     assert journal_files() == []
     assert capsys.readouterr().err == (
@@ -658,15 +658,16 @@ def test_a_process_of_another_run_is_not_ended(project, dead_pid):
 
 
 def test_a_tool_that_ignores_sigterm_is_killed(project, dead_pid):
+    token = new_token()
     stubborn = subprocess.Popen(
         [sys.executable, "-c", "import signal, time\n"
          "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\n"
          "time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, text=True, env={**os.environ, processes.MARKER: token},
     )
     try:
         assert stubborn.stdout.readline() == "ready\n"
-        write_entry(dead_pid, tool=[stubborn.pid, processes.start_time(stubborn.pid)])
+        write_entry(dead_pid, token=token)
 
         settle.orphans()
 
@@ -680,26 +681,27 @@ def test_a_tool_that_ignores_sigterm_is_killed(project, dead_pid):
 # --- orphans: a live watchdog settles its own run -------------------------------------
 
 
-def fake_watchdog(code="import time; time.sleep(60)", *args):
-    """A process standing in for a run's watchdog: it holds no lock, and does what
-    `code` says."""
-    return subprocess.Popen([sys.executable, "-c", code, *args])
-
-
-def watchdog_field(process):
-    return [process.pid, processes.start_time(process.pid)]
+def lock_holder(path, code):
+    """A process standing in for a run's watchdog: it holds the entry's lock (as the
+    real one does, sharing its supervisor's), says so, then runs `code`."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, os, sys, time\n"
+         "fd = os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX)\n"
+         "print('ready', flush=True)\n" + code, path],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline() == "ready\n"
+    return holder
 
 
 def test_orphans_waits_for_a_live_watchdog_to_settle_its_run(project, dead_pid, capsys):
     """The prompt comes back after the watchdog is done, and the run is its to settle:
     this one takes a moment, then deletes the entry (and, a fake, nothing else)."""
     env = make_env(project / ".venv")
-    token = new_token()
-    path = entry_path(dead_pid, token)
-    dog = fake_watchdog("import os, sys, time; time.sleep(0.3); os.unlink(sys.argv[1])", path)
+    entry = write_entry(dead_pid)
+    dog = lock_holder(entry, "time.sleep(0.3); os.unlink(sys.argv[1])")
     try:
-        write_raw(path, json.dumps(entry_data(dead_pid, token=token, watchdog=watchdog_field(dog))))
-
         assert settle.orphans(wait=30) == 0
 
         assert dog.wait(timeout=5) == 0  # it did its part, and orphans waited for it
@@ -708,38 +710,27 @@ def test_orphans_waits_for_a_live_watchdog_to_settle_its_run(project, dead_pid, 
     finally:
         dog.kill()
         dog.wait()
+        dog.stdout.close()
 
 
-def test_a_watchdog_that_neither_settles_nor_dies_within_the_wait_is_taken_over(
-    project, dead_pid, capsys
-):
-    """A watchdog that lives on without settling (stopped, stuck) must not hold every
-    prompt up: after the wait, orphans settles the run itself, under its lock."""
+def test_a_watchdog_still_settling_after_the_wait_is_left_to_it(project, dead_pid, capsys):
+    """A watchdog busy for longer (a large deletion, or stopped) must not hold every
+    prompt up, and its run is still its own: orphans goes on, touching nothing."""
     env = make_env(project / ".venv")
-    dog = fake_watchdog()
+    entry = write_entry(dead_pid)
+    age(env, 60)
+    heartbeat_stopped(entry, 30)
+    dog = lock_holder(entry, "time.sleep(60)")
     try:
-        entry = write_entry(dead_pid, watchdog=watchdog_field(dog))
-        age(env, 60)
-        heartbeat_stopped(entry, 30)
+        assert settle.orphans(wait=0.2) == 0
 
-        assert settle.orphans(wait=0.2) == 1
-
-        assert not os.path.lexists(env)
-        assert not os.path.exists(entry)
+        assert (env / "pyvenv.cfg").exists()
+        assert os.path.exists(entry)
+        assert capsys.readouterr().err == ""
     finally:
         dog.kill()
         dog.wait()
-
-
-def test_a_watchdog_that_died_without_settling_leaves_the_run_to_orphans(project, dead_pid):
-    env = make_env(project / ".venv")
-    dog = fake_watchdog("pass")
-    dog.wait()
-    write_entry(dead_pid, watchdog=[dog.pid, None])
-
-    assert settle.orphans(wait=30) == 1
-
-    assert not os.path.lexists(env)
+        dog.stdout.close()
 
 
 # --- abandoned: the watchdog's settle ----------------------------------------------------
@@ -756,7 +747,7 @@ def test_abandoned_settles_for_the_outcome_the_supervisor_told(
     project, dead_pid, capsys, outcome, words
 ):
     env = make_env(project / ".venv")
-    entry = write_entry(dead_pid)
+    entry = journal.claim(write_entry(dead_pid))
 
     settle.abandoned(entry, outcome)
 
@@ -770,7 +761,7 @@ def test_abandoned_after_a_finished_run_leaves_its_env_and_forgets_its_records(
 ):
     env = make_env(project / ".venv")
     kept.remember(str(env), reason="existed", argv=["uv", "sync"], repair=None)
-    entry = write_entry(dead_pid, existed=DIR)
+    entry = journal.claim(write_entry(dead_pid, existed=DIR))
 
     settle.abandoned(entry, decision.FINISHED)
 
@@ -786,11 +777,11 @@ def test_abandoned_without_a_known_outcome_settles_as_cut_short_just_now(
 ):
     """The watchdog saw the supervisor die just now: what is there is the run's,
     however long ago the last heartbeat was."""
-    entry = write_entry(dead_pid)
-    heartbeat_stopped(entry, HOUR)
+    path = write_entry(dead_pid)
+    heartbeat_stopped(path, HOUR)
     env = make_env(project / ".venv")
 
-    settle.abandoned(entry, outcome)
+    settle.abandoned(journal.claim(path), outcome)
 
     assert not os.path.lexists(env)
     assert journal_files() == []
@@ -799,38 +790,30 @@ def test_abandoned_without_a_known_outcome_settles_as_cut_short_just_now(
     )
 
 
-def test_abandoned_ends_what_the_run_left_running(project, dead_pid, live_child):
-    entry = write_entry(dead_pid, tool=[live_child.pid, processes.start_time(live_child.pid)])
+def test_abandoned_ends_what_the_run_left_running(project, dead_pid, marked_process):
+    token = new_token()
+    tool = marked_process(token)
+    entry = journal.claim(write_entry(dead_pid, token=token))
 
     settle.abandoned(entry, decision.INTERRUPTED)
 
-    assert live_child.wait(timeout=5) == -signal.SIGTERM
+    assert tool.wait(timeout=5) == -signal.SIGTERM
 
 
-def test_abandoned_leaves_an_entry_somebody_else_holds(project, dead_pid, monkeypatch, capsys):
-    monkeypatch.setattr(settle, "WATCHDOG_WAIT", 0.05)
+@pytest.mark.parametrize("meanwhile", ["removed", "handed-on"])
+def test_abandoned_leaves_an_entry_no_longer_where_it_was(project, dead_pid, capsys, meanwhile):
+    """The supervisor died after removing its entry, or after handing it to a
+    background deleter: the run is not the watchdog's to settle any more."""
     env = make_env(project / ".venv")
-    entry = write_entry(dead_pid)
-    fd = os.open(entry, os.O_RDONLY)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        settle.abandoned(entry, decision.INTERRUPTED)
-    finally:
-        os.close(fd)
-
-    assert (env / "pyvenv.cfg").exists()
-    assert os.path.exists(entry)
-    assert capsys.readouterr().err == ""
-
-
-def test_abandoned_of_an_unreadable_entry_does_nothing(project, dead_pid, capsys):
-    env = make_env(project / ".venv")
-    entry = write_raw(entry_path(dead_pid, new_token()), "{")
+    entry = journal.claim(write_entry(dead_pid))
+    if meanwhile == "removed":
+        os.unlink(entry.path)
+    else:
+        os.rename(entry.path, entry_path(os.getpid(), entry.token))
 
     settle.abandoned(entry, decision.INTERRUPTED)
 
     assert (env / "pyvenv.cfg").exists()
-    assert os.path.exists(entry)  # the next settle reports it
     assert capsys.readouterr().err == ""
 
 
@@ -996,18 +979,18 @@ def test_a_symlinked_entry_is_set_aside_itself_and_what_it_points_to_is_untouche
     "overrides",
     [
         lambda env: {"venvguard": 1},
-        lambda env: {"tool": []},
+        lambda env: {"owner": []},
         lambda env: {"argv": ["uv", 1]},
         lambda env: {"token": "../../x"},
         lambda env: {"environ": {"UV_PROJECT_ENVIRONMENT": 1}},
-        lambda env: {"watchdog": [0, 0]},
+        lambda env: {"owner": [0, 0]},
         lambda env: {"targets": [[str(env), "absent"]]},
         lambda env: {"targets": [{**target(env, ABSENT, "uv"), "path": ".venv"}]},
         lambda env: {"targets": [{**target(env, ABSENT, "uv"), "shape": "conda"}]},
         lambda env: {"targets": [{**target(env, ABSENT, "uv"), "anchor": ["/elsewhere", 1, 2]}]},
     ],
-    ids=["format-1", "tool-empty", "argv-not-strings", "token-a-path", "environ-not-strings",
-         "watchdog-pid-0", "target-format-1", "target-relative", "shape-unknown",
+    ids=["format-1", "owner-empty", "argv-not-strings", "token-a-path", "environ-not-strings",
+         "owner-pid-0", "target-format-1", "target-relative", "shape-unknown",
          "anchor-not-above"],
 )
 def test_an_entry_with_a_malformed_field_is_set_aside_without_a_traceback(
@@ -1077,12 +1060,14 @@ def test_a_dry_run_changes_nothing_and_says_what_it_would_settle(project, dead_p
     )
 
 
-def test_a_dry_run_ends_no_process_and_renames_no_entry(project, dead_pid, live_child):
-    entry = write_entry(dead_pid, tool=[live_child.pid, processes.start_time(live_child.pid)])
+def test_a_dry_run_ends_no_process_and_renames_no_entry(project, dead_pid, marked_process):
+    token = new_token()
+    tool = marked_process(token)
+    entry = write_entry(dead_pid, token=token)
 
     assert settle.orphans(dry_run=True) == 1
 
-    assert live_child.poll() is None
+    assert tool.poll() is None
     assert journal_files() == [os.path.basename(entry)]
 
 
@@ -1116,7 +1101,7 @@ def supervise():
             targets.append({"path": path, "existed": existed, "shape": shape, "anchor": anchor})
         entry = journal.create(journal.new_data(
             argv=argv, cwd=cwd, environ={}, targets=targets, policy=plan.policy,
-            repair=plan.repair, tool_pid=os.getpid(), watchdog=None, token=new_token(),
+            repair=plan.repair, token=new_token(),
         ))
         return entry, held
 

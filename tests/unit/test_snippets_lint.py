@@ -292,8 +292,8 @@ def orphan_entry(state: str, pid: int) -> str:
     root = os.stat("/")
     data = {
         "venvguard": journal.FORMAT, "token": "abc123", "host": os.uname().nodename,
-        "boot": processes.boot_id(), "owner": [pid, None], "tool": [pid, None],
-        "watchdog": None, "started": 0, "cwd": "/nonexistent", "argv": ["uv", "sync"],
+        "boot": processes.boot_id(), "owner": [pid, None],
+        "started": 0, "cwd": "/nonexistent", "argv": ["uv", "sync"],
         "environ": {},
         "targets": [{"path": "/nonexistent/.venv", "existed": "absent", "shape": "uv",
                      "anchor": ["/", root.st_dev, root.st_ino]}],
