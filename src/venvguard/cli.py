@@ -82,11 +82,12 @@ def status():
     records = kept.prune()
     for record in records:
         repair = record.get("repair") or show_command(record.get("argv") or ["?"], limit=200)
-        typer.echo(
-            f"kept     {show_path(record['path'])}: may be incomplete after "
-            f"`{show_command(record.get('argv') or ['?'])}` ({_ago(record.get('when'))}); "
-            f"repair: {repair}"
-        )
+        command, reason = show_command(record.get("argv") or ["?"]), record.get("reason") or ""
+        if reason.startswith(settle.BROKEN):
+            what = f"broken   {show_path(record['path'])}: {reason[len(settle.BROKEN):]}"
+        else:
+            what = f"kept     {show_path(record['path'])}: may be incomplete"
+        typer.echo(f"{what} after `{command}` ({_ago(record.get('when'))}); repair: {repair}")
     if not entries and not records:
         typer.echo("nothing under way, nothing cut short, no environment kept incomplete")
 

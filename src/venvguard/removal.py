@@ -223,6 +223,12 @@ def delete_tree(parent: int, trash: str, fd: int) -> None:
         os.rmdir(trash, dir_fd=parent)
 
 
+def remove_entry(parent: int, name: str) -> None:
+    """Remove one entry of the held directory `parent`, the whole tree if it is a
+    directory, never following a link (verify.py's sweep)."""
+    _unlink(parent, name)
+
+
 def _empty(fd: int, last: str | None = None) -> None:
     with os.scandir(fd) as entries:
         listed = sorted((e.name == last, e.name, e.is_dir(follow_symlinks=False))

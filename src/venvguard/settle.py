@@ -11,7 +11,7 @@ its heartbeat, or the boot) is taken for the run's work.
 import os
 
 from venvguard import decision, journal, kept, processes, removal
-from venvguard.decision import ABSENT, KEEP, NOTHING, REMOVE, UNLINK
+from venvguard.decision import ABSENT, DIR, KEEP, NOTHING, REMOVE, UNLINK
 from venvguard.messages import say, show_command, show_path
 
 OUTCOMES = (decision.FINISHED, decision.FAILED, decision.INTERRUPTED)
@@ -30,6 +30,7 @@ KEPT_BECAUSE = {
     "moved": "it changed while being removed",
     "not-written": "nothing in it was written during the run: it was moved there",
 }
+BROKEN = "broken: "  # a kept record's reason, then what is broken
 STARTED_SLACK = 2.0  # seconds: file systems with coarse timestamps round down
 
 
@@ -191,12 +192,58 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
             say(f"could not remove {shown} ({e.strerror or e}); it may be incomplete")
             kept.remember(path, reason="unremovable", argv=argv, repair=repair)
             continue
+        if verdict.reason == "existed" and disk.kind == DIR and fd is not None and planned:
+            if busy is None:
+                busy = {t["path"] for t in live_targets(token)}
+            if path in busy:  # another run's temp files are its own, and it may repair
+                if verdict.action == KEEP:
+                    say(f"kept {shown} (it existed before; another guarded run is using it, "
+                        "so it is not checked now)")
+            else:
+                _existing(data, target, fd, verdict, shown, run)
+            continue
         if verdict.action == NOTHING:
             continue
         say(message(verdict, shown, run, repair))
         if verdict.action == KEEP:
             kept.remember(path, reason=verdict.reason, argv=argv, repair=repair)
     _finish(entry, trash, opened, background=background)
+
+
+def _existing(data: dict, target: dict, fd: int, verdict: decision.Verdict, shown: str,
+              run: str) -> None:
+    """An environment that was there before the run: check what the run touched,
+    sweep what it left, and say both in one line (after a failure, only if there is
+    something to say). A broken one is remembered with the command that repairs it."""
+    from venvguard import tools, verify
+
+    report = verify.check(fd, since=data["started"] - verify.SLACK)
+    try:
+        swept = verify.sweep(report)
+    finally:
+        verify.close(report)
+    broken = report.broken
+    if not broken and not swept and verdict.action == NOTHING:
+        return
+    text = f"kept {shown} (it existed before)"
+    if broken:
+        repair = tools.reinstall(data["argv"], target["shape"], shown,
+                                 [(d.name, d.version) for d in broken])
+        damage = "; ".join(f"{d.name} {d.version} is broken ({d.damage()})" for d in broken)
+        text += f": {damage}; repair: `{repair}`"
+        if report.stashes:
+            text += f"; pip's stash {report.stashes[0][1]} may hold the only whole copy, kept"
+        kept.remember(target["path"], reason=f"{BROKEN}{damage}", argv=data["argv"],
+                      repair=repair)
+    else:
+        count = len(report.dists)
+        touched = f"the {count} packages {run} touched are" if count != 1 else \
+            f"the package {run} touched is"
+        text += f"; {touched} whole" if count else f"; {run} touched no package"
+    if swept:
+        text += f"; swept {len(swept)} leftover{'s' if len(swept) > 1 else ''}: " + \
+            ", ".join(swept[:3]) + (", ..." if len(swept) > 3 else "")
+    say(text)
 
 
 def _reach_parent(target: dict, anchor_fd: int | None, opened: list[int]) -> int | None:

@@ -32,7 +32,7 @@ NOTES_TEXT = "my notes: do not lose them\n"
 NOTHING_LINE = "nothing under way, nothing cut short, no environment kept incomplete"
 REMOVED = "venvguard: removed .venv (made by the interrupted `uv sync`)"
 REMOVED_CUT_SHORT = "venvguard: removed .venv (made by the cut-short `uv sync`)"
-KEPT_EXISTING = "venvguard: kept .venv (it existed before; "
+KEPT_EXISTING = "venvguard: kept .venv (it existed before"
 KEPT_BUSY = "venvguard: kept .venv (another guarded run is using it)"
 KEPT_WRITTEN_AFTER = (
     "venvguard: kept .venv (it was written after the cut-short `uv sync` ended, "

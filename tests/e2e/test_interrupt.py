@@ -38,8 +38,9 @@ def test_ctrl_c_during_uv_sync_keeps_a_venv_that_existed_before(world, start_she
     out = interrupt_uv_sync(sh, world)
 
     assert os.path.isdir(world.venv)
-    [message] = messages(out)
-    assert message.startswith("venvguard: kept .venv (it existed before; ")
+    assert messages(out) == [
+        "venvguard: kept .venv (it existed before); the interrupted `uv sync` touched no package"
+    ]
     assert sh.status() == 130
     assert sh.output(".venv/bin/python -c 'print(6 * 7)'") == "42\n"
     world.wait_journal_empty()

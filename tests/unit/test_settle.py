@@ -208,7 +208,7 @@ def test_a_venv_really_made_by_uv_venv_is_removed(project, tmp_path, dead_pid, m
     assert "venvguard: removed .venv (made by the cut-short `uv venv" in capsys.readouterr().err
 
 
-def test_a_venv_that_existed_before_an_abandoned_run_is_kept_and_recorded(
+def test_a_venv_that_existed_before_an_abandoned_run_is_kept_and_said_whole(
     project, dead_pid, capsys
 ):
     env = make_env(project / ".venv")
@@ -219,14 +219,9 @@ def test_a_venv_that_existed_before_an_abandoned_run_is_kept_and_recorded(
     assert (env / "pyvenv.cfg").exists()
     assert journal_files() == []
     assert capsys.readouterr().err == (
-        "venvguard: kept .venv (it existed before; the cut-short `uv sync` may have left it "
-        "incomplete; `uv sync --reinstall` repairs it)\n"
+        "venvguard: kept .venv (it existed before); the cut-short `uv sync` touched no package\n"
     )
-    [record] = kept_records()
-    assert record["path"] == str(env)
-    assert record["reason"] == "existed"
-    assert record["argv"] == ["uv", "sync"]
-    assert record["repair"] == "uv sync --reinstall"
+    assert kept_records() == []  # nothing broken to remember
 
 
 def test_an_abandoned_uv_run_keeps_what_it_made_because_it_may_have_finished(
@@ -1163,7 +1158,7 @@ def test_a_failed_run_says_failed_and_names_its_command_as_the_repair(
     )
 
 
-def test_an_interrupted_run_over_an_existing_venv_keeps_it_with_its_command_as_repair(
+def test_an_interrupted_run_over_an_existing_venv_keeps_it_and_says_what_it_touched(
     project, supervise, capsys
 ):
     env = make_env(project / ".venv")
@@ -1173,8 +1168,8 @@ def test_an_interrupted_run_over_an_existing_venv_keeps_it_with_its_command_as_r
 
     assert (env / "pyvenv.cfg").exists()
     assert capsys.readouterr().err == (
-        "venvguard: kept .venv (it existed before; the interrupted `python3 -m venv .venv` "
-        "may have left it incomplete; `python3 -m venv .venv` repairs it)\n"
+        "venvguard: kept .venv (it existed before); the interrupted `python3 -m venv .venv` "
+        "touched no package\n"
     )
 
 
@@ -1259,3 +1254,65 @@ def test_a_venv_that_cannot_be_set_aside_is_kept_and_recorded(
 )
 def test_describe_run_names_how_the_run_ended(outcome, words):
     assert settle.describe_run(outcome, ["/usr/bin/uv", "sync"]) == words
+
+
+# --- an environment that existed before: checked, swept, told ---------------------------
+
+
+def half_installed(env, name="bigpkg", version="1.0", files=10, present=3):
+    """What uv leaves when cut short mid-install: RECORD, then some of the files, and
+    the temp file it was writing."""
+    site = env / "lib" / "python3.11" / "site-packages"
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    rows = [f"{name}/f{i}.txt,,2" for i in range(files)] + [f"{info.name}/RECORD,,"]
+    (info / "RECORD").write_text("\n".join(rows) + "\n")
+    (site / name).mkdir()
+    for i in range(present):
+        (site / name / f"f{i}.txt").write_text("ok")
+    (site / name / ".tmpAb12Cd").write_text("o")
+
+
+def test_an_interrupted_run_names_the_package_it_left_broken_with_its_repair(
+    project, supervise, capsys
+):
+    env = make_env(project / ".venv")
+    entry, held = supervise(existed=DIR)
+    half_installed(env)
+
+    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
+
+    assert capsys.readouterr().err == (
+        "venvguard: kept .venv (it existed before): bigpkg 1.0 is broken "
+        "(7 of 11 files missing); repair: `uv sync --reinstall-package bigpkg`; "
+        "swept 1 leftover: lib/python3.11/site-packages/bigpkg/.tmpAb12Cd\n"
+    )
+    assert not (env / "lib" / "python3.11" / "site-packages" / "bigpkg" / ".tmpAb12Cd").exists()
+    [record] = kept_records()
+    assert record["reason"] == "broken: bigpkg 1.0 is broken (7 of 11 files missing)"
+    assert record["repair"] == "uv sync --reinstall-package bigpkg"
+
+
+def test_status_lists_a_broken_environment_with_its_repair(project, supervise, capsys):
+    env = make_env(project / ".venv")
+    entry, held = supervise(existed=DIR)
+    half_installed(env)
+    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
+
+    out = subprocess.run(["venvguard", "status"], capture_output=True, text=True,
+                         check=True).stdout
+
+    assert out.startswith(
+        "broken   .venv: bigpkg 1.0 is broken (7 of 11 files missing) after `uv sync` ("
+    )
+    assert out.endswith("repair: uv sync --reinstall-package bigpkg\n")
+
+
+def test_a_failed_run_that_left_an_existing_venv_whole_says_nothing(project, supervise, capsys):
+    make_env(project / ".venv")
+    entry, held = supervise(existed=DIR)
+
+    settle.conclude(entry, decision.FAILED, parents=held, background=False)
+
+    assert capsys.readouterr().err == ""
+    assert kept_records() == []

@@ -93,3 +93,22 @@ def absolute(path: str, base: str) -> str:
     link stays one): `//x` is `/x`."""
     path = os.path.normpath(os.path.join(base, path))
     return "/" + path.lstrip("/") if path.startswith("//") else path
+
+
+def reinstall(argv: list[str], shape: str, env: str, dists: list[tuple[str, str]]) -> str:
+    """The command that reinstalls these (name, version) distributions into the
+    environment at `env` (as shown to the user), in the way of the tool that made it:
+    a uv project's own sync, `uv pip` for another uv environment (it has no pip),
+    else the environment's pip."""
+    from shlex import quote
+
+    if os.path.basename(argv[0]) == "uv":
+        from venvguard.tools import uv
+
+        if uv.parse(argv[1:]).command != "venv":
+            return "uv sync" + "".join(f" --reinstall-package {quote(n)}" for n, _v in dists)
+    pinned = " ".join(quote(f"{name}=={version}" if version else name) for name, version in dists)
+    env = quote(env)
+    if shape == "uv":
+        return f"uv pip install --reinstall --no-deps --python {env} {pinned}"
+    return f"{env}/bin/python -m pip install --force-reinstall --no-deps {pinned}"

@@ -1,0 +1,137 @@
+"""Ctrl-C while uv installs into an environment that existed before: the package it
+left half-copied is named with the command that repairs it, uv's temp files are
+swept, and the repair, typed as printed, makes the package whole again.
+
+uv links a package's `.dist-info` (RECORD included) before its files, so a Ctrl-C
+once RECORD is there and before the last file leaves a package its metadata calls
+installed. A local wheel of 20 000 small files copied (`UV_LINK_MODE=copy`) takes
+long enough to be cut short there.
+"""
+
+import glob
+import json
+import os
+import re
+import zipfile
+
+import pytest
+
+from .conftest import messages, wait_for
+
+FILES = 20_000
+PROJECT = """\
+[project]
+name = "demo"
+version = "0.1.0"
+requires-python = ">=3.8"
+dependencies = ["bigpkg"]
+
+[tool.uv]
+package = false
+
+[tool.uv.sources]
+bigpkg = {{ path = "{wheel}" }}
+"""
+COPY_MODE = {"bash": "export UV_LINK_MODE=copy\n", "zsh": "export UV_LINK_MODE=copy\n",
+             "fish": "set -gx UV_LINK_MODE copy\n"}
+BROKEN = re.compile(
+    r"venvguard: kept \.venv \(it existed before\): bigpkg 1\.0 is broken "
+    r"\((\d+) of (\d+) files missing\); repair: `uv sync --reinstall-package bigpkg`"
+    r"(; swept \d+ leftovers?: .*)?$"
+)
+
+
+@pytest.fixture(scope="module")
+def big_wheel(tmp_path_factory) -> str:
+    """bigpkg 1.0: FILES small data files, stored uncompressed."""
+    path = str(tmp_path_factory.mktemp("wheels") / "bigpkg-1.0-py3-none-any.whl")
+    info = "bigpkg-1.0.dist-info"
+    rows = []
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as wheel:
+        def add(name: str, data: bytes) -> None:
+            wheel.writestr(name, data)
+            rows.append(f"{name},,{len(data)}")
+
+        add("bigpkg/__init__.py", b"VALUE = 42\n")
+        for i in range(FILES):
+            add(f"bigpkg/data/d{i // 500}/f{i}.txt", f"file {i}\n".encode() * 20)
+        add(f"{info}/METADATA", b"Metadata-Version: 2.1\nName: bigpkg\nVersion: 1.0\n")
+        add(f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+            b"Tag: py3-none-any\n")
+        wheel.writestr(f"{info}/RECORD", "\n".join([*rows, f"{info}/RECORD,,"]) + "\n")
+    return path
+
+
+@pytest.fixture
+def big_project(world, big_wheel):
+    """The world's project depending on bigpkg, locked, with an empty .venv."""
+    with open(os.path.join(world.project, "pyproject.toml"), "w") as f:
+        f.write(PROJECT.format(wheel=big_wheel))
+    os.unlink(os.path.join(world.project, "uv.lock"))
+    world.uv("lock")
+    world.uv("venv")
+    return world
+
+
+def site_packages(world) -> str:
+    [site] = glob.glob(os.path.join(world.venv, "lib", "python3.*", "site-packages"))
+    return site
+
+
+def interrupt_once_record_is_there(sh, world) -> str:
+    record = os.path.join(site_packages(world), "bigpkg-1.0.dist-info", "RECORD")
+    sh.type("uv sync")
+    wait_for(lambda: os.path.exists(record), what="uv to link bigpkg's RECORD", timeout=60)
+    sh.sendintr()
+    return sh.expect_prompt()
+
+
+def uv_temps(world) -> list[str]:
+    return [os.path.join(top, n) for top, dirs, files in os.walk(world.venv)
+            for n in dirs + files if re.fullmatch(r"\.tmp[A-Za-z0-9]{6}", n)]
+
+
+def kept_records(world) -> list[dict]:
+    records = []
+    for path in glob.glob(os.path.join(world.state, "venvguard", "kept", "*.json")):
+        with open(path) as f:
+            records.append(json.load(f))
+    return records
+
+
+def test_ctrl_c_mid_copy_names_the_broken_package_and_its_repair(
+    big_project, start_shell, shell_name
+):
+    world = big_project
+    sh = start_shell(rc_prefix=COPY_MODE[shell_name])
+
+    out = interrupt_once_record_is_there(sh, world)
+
+    [message] = messages(out)
+    match = BROKEN.match(message)
+    assert match, message
+    missing, total = int(match.group(1)), int(match.group(2))
+    assert 0 < missing < total and total >= FILES
+    assert sh.status() == 130
+    assert os.path.isdir(world.venv)  # it existed before: kept
+    assert uv_temps(world) == []  # what uv was writing when cut short is swept
+    assert [r["repair"] for r in kept_records(world)] == ["uv sync --reinstall-package bigpkg"]
+    world.wait_journal_empty()
+
+
+def test_the_printed_repair_makes_the_package_whole_and_forgets_it(
+    big_project, start_shell, shell_name
+):
+    world = big_project
+    sh = start_shell(rc_prefix=COPY_MODE[shell_name])
+    [message] = messages(interrupt_once_record_is_there(sh, world))
+    assert BROKEN.match(message), message
+
+    text, status = sh.capture("uv sync --reinstall-package bigpkg")
+
+    assert status == 0 and messages(text) == []  # a finished run is silent
+    data = os.path.join(site_packages(world), "bigpkg", "data")
+    assert sum(len(files) for _top, _dirs, files in os.walk(data)) == FILES
+    assert sh.output(".venv/bin/python -c 'import bigpkg; print(bigpkg.VALUE)'") == "42\n"
+    assert kept_records(world) == []
+    world.wait_journal_empty()
