@@ -1,4 +1,4 @@
-"""The typer CLI: status, clean, doctor, --version, and help for everything.
+"""The typer CLI: status, repair, clean, doctor, --version, and help for everything.
 
 `init`, `exec`/`run` and the prompt hook's `_settle` are dispatched in entry.py
 without importing typer (they are on hot paths); they are declared here too so
@@ -125,6 +125,67 @@ def _ago(when: object) -> str:
         if seconds >= size:
             return f"{seconds // size} {unit} ago"
     return f"{seconds} s ago"
+
+
+@app.command()
+def repair(
+    path: str = typer.Argument(None, help="The environment; by default the broken one "
+                               "of the project you are in."),
+):
+    """Run the command that repairs a broken environment, then check it whole again."""
+    record = _broken_record(path)
+    if record is None:
+        say(f"no broken environment recorded {'at ' + path if path else 'here'}; "
+            "`venvguard status` lists them")
+        raise typer.Exit(1)
+    import shlex
+    import subprocess
+
+    env, command = record["path"], record["repair"]
+    say(f"repairing {show_path(env)}: {command}")
+    run = [sys.executable, "-m", "venvguard", "exec", "--", *shlex.split(command)]
+    status = subprocess.run(run, cwd=record.get("cwd") or os.path.dirname(env)).returncode
+    if status != 0:
+        raise typer.Exit(status)
+    broken = _still_broken(env)
+    if broken:
+        damage = "; ".join(f"{d.name} {d.version} is broken ({d.damage()})" for d in broken)
+        kept.remember(env, reason=f"{settle.BROKEN}{damage}", argv=record["argv"],
+                      repair=command, cwd=record.get("cwd"))
+        say(f"{show_path(env)} is still broken: {damage}")
+        raise typer.Exit(1)
+    kept.forget([env])  # a repair by pip is not a guarded run, which would have done this
+    say(f"{show_path(env)} is whole: every package in it checks out against its RECORD")
+
+
+def _broken_record(path: str | None) -> dict | None:
+    """The broken record for `path`, or (none given) for an environment in the
+    current directory or the nearest one above it."""
+    broken = [r for r in kept.prune()
+              if (r.get("reason") or "").startswith(settle.BROKEN) and r.get("repair")]
+    if path is not None:
+        wanted = journal.clean_path(os.path.abspath(path))
+        return next((r for r in broken if r["path"] == wanted), None)
+    here = journal.clean_path(os.getcwd())
+    around = [r for r in broken if here == os.path.dirname(r["path"])
+              or here.startswith(os.path.dirname(r["path"]).rstrip("/") + "/")]
+    return max(around, key=lambda r: len(r["path"]), default=None)
+
+
+def _still_broken(env: str) -> list:
+    """Every distribution in the environment, checked against its RECORD."""
+    from venvguard import removal, verify
+
+    try:
+        fd = os.open(env, removal.DIR_FLAGS)
+    except OSError:
+        return []
+    try:
+        report = verify.check(fd, since=0.0)
+        verify.close(report)
+    finally:
+        os.close(fd)
+    return report.broken
 
 
 @app.command()

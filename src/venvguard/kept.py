@@ -12,11 +12,14 @@ import time
 from venvguard.journal import JournalError, kept_dir, read_private_json
 
 
-def remember(path: str, *, reason: str, argv: list[str], repair: str | None) -> None:
-    """Record (or refresh) one kept environment; best effort, never raises."""
+def remember(path: str, *, reason: str, argv: list[str], repair: str | None,
+             cwd: str | None = None) -> None:
+    """Record (or refresh) one kept environment, with the directory its run ran in
+    (where its repair runs); best effort, never raises."""
     import json
 
-    record = {"path": path, "reason": reason, "argv": argv, "repair": repair, "when": time.time()}
+    record = {"path": path, "reason": reason, "argv": argv, "repair": repair, "cwd": cwd,
+              "when": time.time()}
     directory = kept_dir()
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -58,6 +61,7 @@ def _well_formed(record: object) -> bool:
         and all(isinstance(w, str) for w in record["argv"])
         and (record.get("repair") is None or isinstance(record["repair"], str))
         and (record.get("reason") is None or isinstance(record["reason"], str))
+        and (record.get("cwd") is None or isinstance(record["cwd"], str))
         and (record.get("when") is None or type(record["when"]) in (int, float))
     )
 

@@ -234,7 +234,7 @@ def _existing(data: dict, target: dict, fd: int, verdict: decision.Verdict, show
         if report.stashes:
             text += f"; pip's stash {report.stashes[0][1]} may hold the only whole copy, kept"
         kept.remember(target["path"], reason=f"{BROKEN}{damage}", argv=data["argv"],
-                      repair=repair)
+                      repair=repair, cwd=data["cwd"])
     else:
         count = len(report.dists)
         touched = f"the {count} packages {run} touched are" if count != 1 else \

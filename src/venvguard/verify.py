@@ -216,14 +216,14 @@ def _check_dist(site: int, name: str, dirs: set[str]) -> Dist | None:
         if relative is None:
             continue
         dist.total += 1
-        try:
+        dirs.add(posixpath.dirname(relative) or ".")  # where a temp of it may be, even if
+        try:  # the file itself is not there yet
             info = os.lstat(relative, dir_fd=site)
         except OSError:
             dist.missing += 1
             continue
         if size is not None and stat.S_ISREG(info.st_mode) and info.st_size != size:
             dist.short += 1
-        dirs.add(posixpath.dirname(relative) or ".")
     return dist
 
 

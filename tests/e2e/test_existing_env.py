@@ -1,6 +1,7 @@
 """Ctrl-C while uv installs into an environment that existed before: the package it
 left half-copied is named with the command that repairs it, uv's temp files are
-swept, and the repair, typed as printed, makes the package whole again.
+swept, and the repair, typed as printed or run by `venvguard repair`, makes the
+package whole again.
 
 uv links a package's `.dist-info` (RECORD included) before its files, so a Ctrl-C
 once RECORD is there and before the last file leaves a package its metadata calls
@@ -132,6 +133,26 @@ def test_the_printed_repair_makes_the_package_whole_and_forgets_it(
     assert status == 0 and messages(text) == []  # a finished run is silent
     data = os.path.join(site_packages(world), "bigpkg", "data")
     assert sum(len(files) for _top, _dirs, files in os.walk(data)) == FILES
+    assert sh.output(".venv/bin/python -c 'import bigpkg; print(bigpkg.VALUE)'") == "42\n"
+    assert kept_records(world) == []
+    world.wait_journal_empty()
+
+
+def test_venvguard_repair_runs_the_repair_and_checks_the_environment_whole(
+    big_project, start_shell, shell_name
+):
+    world = big_project
+    sh = start_shell(rc_prefix=COPY_MODE[shell_name])
+    [message] = messages(interrupt_once_record_is_there(sh, world))
+    assert BROKEN.match(message), message
+
+    text, status = sh.capture("venvguard repair")
+
+    assert status == 0
+    assert messages(text) == [
+        "venvguard: repairing .venv: uv sync --reinstall-package bigpkg",
+        "venvguard: .venv is whole: every package in it checks out against its RECORD",
+    ]
     assert sh.output(".venv/bin/python -c 'import bigpkg; print(bigpkg.VALUE)'") == "42\n"
     assert kept_records(world) == []
     world.wait_journal_empty()

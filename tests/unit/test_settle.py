@@ -1316,3 +1316,61 @@ def test_a_failed_run_that_left_an_existing_venv_whole_says_nothing(project, sup
 
     assert capsys.readouterr().err == ""
     assert kept_records() == []
+
+
+def repair_run(cwd):
+    return subprocess.run(["venvguard", "repair"], cwd=cwd, capture_output=True, text=True)
+
+
+def test_repair_with_nothing_broken_recorded_says_so_and_fails(project):
+    done = repair_run(project)
+    assert done.returncode == 1
+    assert done.stderr == (
+        "venvguard: no broken environment recorded here; `venvguard status` lists them\n"
+    )
+
+
+def test_repair_runs_the_recorded_command_from_a_subdirectory_and_forgets_a_whole_env(
+    project, supervise, capsys
+):
+    import shlex
+
+    env = make_env(project / ".venv")
+    entry, held = supervise(existed=DIR)
+    half_installed(env)
+    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
+    [record] = kept_records()
+    command = shlex.join([sys.executable, "-c", "import pathlib; [pathlib.Path("
+                          f"{str(env / 'lib/python3.11/site-packages/bigpkg')!r}, "
+                          "f'f{i}.txt').write_text('ok') for i in range(10)]"])
+    kept.remember(record["path"], reason=record["reason"], argv=record["argv"],
+                  repair=command, cwd=record["cwd"])
+    (project / "src").mkdir()
+
+    done = repair_run(project / "src")
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        f"venvguard: repairing {env}: {command}",  # from below the project: the full path
+        f"venvguard: {env} is whole: every package in it checks out against its RECORD",
+    ]
+    assert kept_records() == []
+
+
+def test_repair_that_leaves_it_broken_says_so_and_keeps_the_record(project, supervise):
+    env = make_env(project / ".venv")
+    entry, held = supervise(existed=DIR)
+    half_installed(env)
+    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
+    [record] = kept_records()
+    kept.remember(record["path"], reason=record["reason"], argv=record["argv"],
+                  repair="true", cwd=record["cwd"])
+
+    done = repair_run(project)
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        "venvguard: .venv is still broken: bigpkg 1.0 is broken (7 of 11 files missing)"
+    )
+    [again] = kept_records()
+    assert again["repair"] == "true"

@@ -201,6 +201,17 @@ def test_uv_temp_files_made_during_the_run_are_leftovers(env, check):
     ]
 
 
+def test_a_uv_temp_beside_the_first_file_of_a_directory_is_a_leftover(env, check):
+    """Cut short while writing the first file of a directory: none of its files is
+    there yet, only the temp."""
+    since = the_run_starts(env.parent)
+    install(env, "numpy", "2", {"numpy/a.py": "a\n", "numpy/linalg/b.py": "b\n"})
+    os.unlink(env / SITE / "numpy" / "linalg" / "b.py")
+    write(env / SITE / "numpy" / "linalg" / ".tmpAb12Cd")
+
+    assert names(check(since).leftovers) == [f"{SITE}/numpy/linalg/.tmpAb12Cd"]
+
+
 def test_pip_temp_files_in_a_touched_dist_info_are_leftovers(env, check):
     since = the_run_starts(env.parent)
     install(env, "six", "1", {"six.py": ""})
