@@ -115,7 +115,7 @@ def message(verdict: decision.Verdict, shown: str, run: str, repair: str) -> str
 
 def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | None = None,
              ended: float | None = None, planned: bool | None = None,
-             background: bool = True) -> None:
+             background: bool = True, notes: dict[int, dict | None] | None = None) -> None:
     """Apply the decision to every target of a run that ended, tell the user, and
     finish: delete what was set aside, then the entry.
 
@@ -124,6 +124,7 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
              again (and must still be the recorded ones)
     ended    for an orphan, the latest time its run can have ended
     planned  for an orphan, whether its command names its targets, if already known
+    notes    the supervisor's listings of existing targets' site-packages (verify.note)
     """
     data = entry.data
     if outcome == decision.FINISHED:
@@ -200,7 +201,8 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
                     say(f"kept {shown} (it existed before; another guarded run is using it, "
                         "so it is not checked now)")
             else:
-                _existing(data, target, fd, verdict, shown, run)
+                _existing(data, target, fd, verdict, shown, run,
+                          notes.get(index) if notes else None)
             continue
         if verdict.action == NOTHING:
             continue
@@ -211,19 +213,19 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
 
 
 def _existing(data: dict, target: dict, fd: int, verdict: decision.Verdict, shown: str,
-              run: str) -> None:
+              run: str, before: dict | None) -> None:
     """An environment that was there before the run: check what the run touched,
     sweep what it left, and say both in one line (after a failure, only if there is
     something to say). A broken one is remembered with the command that repairs it."""
     from venvguard import tools, verify
 
-    report = verify.check(fd, since=data["started"] - verify.SLACK)
+    report = verify.check(fd, since=data["started"] - verify.SLACK, before=before)
     try:
         swept = verify.sweep(report)
     finally:
         verify.close(report)
     broken = report.broken
-    if not broken and not swept and verdict.action == NOTHING:
+    if not broken and not swept and not report.unswept and verdict.action == NOTHING:
         return
     text = f"kept {shown} (it existed before)"
     if broken:
@@ -231,8 +233,6 @@ def _existing(data: dict, target: dict, fd: int, verdict: decision.Verdict, show
                                  [(d.name, d.version) for d in broken])
         damage = "; ".join(f"{d.name} {d.version} is broken ({d.damage()})" for d in broken)
         text += f": {damage}; repair: `{repair}`"
-        if report.stashes:
-            text += f"; pip's stash {report.stashes[0][1]} may hold the only whole copy, kept"
         kept.remember(target["path"], reason=f"{BROKEN}{damage}", argv=data["argv"],
                       repair=repair, cwd=data["cwd"])
     else:
@@ -240,6 +240,9 @@ def _existing(data: dict, target: dict, fd: int, verdict: decision.Verdict, show
         touched = f"the {count} packages {run} touched are" if count != 1 else \
             f"the package {run} touched is"
         text += f"; {touched} whole" if count else f"; {run} touched no package"
+    if report.unswept:
+        text += (f"; kept pip's stash {', '.join(report.unswept)}: it may hold the only "
+                 "whole copy of a package")
     if swept:
         text += f"; swept {len(swept)} leftover{'s' if len(swept) > 1 else ''}: " + \
             ", ".join(swept[:3]) + (", ..." if len(swept) > 3 else "")

@@ -84,6 +84,7 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
 
     token = os.urandom(6).hex()
     held: dict[int, int] = {}  # target index -> descriptor on its nearest directory
+    notes: dict[int, dict | None] = {}  # target index -> its site-packages listings
     targets = []
     for index, (path, shape) in enumerate(plan.targets):
         try:
@@ -92,6 +93,10 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
             anchor = None
         existed = decision.ABSENT if path in being_made else journal.path_kind(path)
         targets.append({"path": path, "existed": existed, "shape": shape, "anchor": anchor})
+        if existed == decision.DIR:  # what appears in it during the run is then known
+            from venvguard import verify
+
+            notes[index] = verify.note(path)
     processes.checkpoint("planned")
     # A signal the shell left ignored (a background job) stays ignored for the tool
     # too. The others are blocked and waited for, so that each comes with who sent it.
@@ -134,14 +139,14 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
         watchdog.tell(dog, outcome)
         processes.checkpoint("decided")
         try:
-            finish(entry, outcome, held)
+            finish(entry, outcome, held, notes)
         except Exception as e:  # whatever happens, the tool's status is passed on
             say(f"cleanup failed ({e}); `venvguard clean` retries")
     watchdog.dismiss(dog)
     pass_on(status)
 
 
-def finish(entry, outcome: str, held: dict[int, int]) -> None:
+def finish(entry, outcome: str, held: dict[int, int], notes: dict[int, dict | None]) -> None:
     """A finished run costs no more imports: only failures need settle's machinery."""
     from venvguard import decision
 
@@ -151,7 +156,7 @@ def finish(entry, outcome: str, held: dict[int, int]) -> None:
     from venvguard import settle
 
     settle.end_processes(entry.data)
-    settle.conclude(entry, outcome, parents=held)
+    settle.conclude(entry, outcome, parents=held, notes=notes)
 
 
 def spawn(args: list[str], token: str, watched: list[int], mask: set[int]) -> int:

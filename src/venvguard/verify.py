@@ -37,11 +37,12 @@ SLACK = 0.05
 class Dist:
     """One touched distribution, as its RECORD and the disk say."""
 
-    __slots__ = ("missing", "name", "short", "total", "version")
+    __slots__ = ("missing", "name", "short", "tops", "total", "version")
 
     def __init__(self, name: str, version: str) -> None:
         self.name = name
         self.version = version
+        self.tops: set[str] = set()  # its entries at the top of site-packages
         self.total = 0  # files RECORD lists inside the environment
         self.missing = 0
         self.short = 0  # present with another size than RECORD's
@@ -63,12 +64,13 @@ class Report:
     """What `check` found: the touched distributions and the leftovers (each as the
     descriptor of its directory, its name, and its path for messages)."""
 
-    __slots__ = ("dists", "leftovers", "stashes")
+    __slots__ = ("dists", "leftovers", "stashes", "unswept")
 
     def __init__(self) -> None:
         self.dists: list[Dist] = []
         self.leftovers: list[tuple[int, str, str]] = []  # temp files: always swept
-        self.stashes: list[tuple[int, str, str]] = []  # pip's ~ dirs: swept if all is whole
+        self.stashes: list[tuple[int, str, str]] = []  # pip's ~ dirs: swept if replaced
+        self.unswept: list[str] = []  # the stashes sweep left (maybe the only copy)
 
     @property
     def broken(self) -> list[Dist]:
@@ -101,12 +103,33 @@ def inside(path: str) -> str | None:
     return normal
 
 
-def check(env: int, since: float) -> Report:
-    """Check the environment held open on `env` for what changed since `since`."""
+def note(path: str) -> dict[str, frozenset[str]] | None:
+    """Before a run: the names at the top of each site-packages of the environment at
+    `path` (a listing, no tree walk), so that what appears during the run is known."""
+    try:
+        env = os.open(path, DIR_FLAGS)
+    except OSError:
+        return None
+    try:
+        listing = {}
+        for site, shown in _site_packages(env):
+            try:
+                listing[shown] = frozenset(os.listdir(site))
+            finally:
+                os.close(site)
+        return listing
+    finally:
+        os.close(env)
+
+
+def check(env: int, since: float, before: dict[str, frozenset[str]] | None = None) -> Report:
+    """Check the environment held open on `env` for what changed since `since`;
+    `before`, the note taken before the run, if any."""
     report = Report()
     for site, shown in _site_packages(env):
         try:
-            _check_site(site, shown, since, report)
+            _check_site(site, shown, since, report,
+                        None if before is None else before.get(shown, frozenset()))
         finally:
             os.close(site)
     bin_dir = _open_dir(env, "bin")
@@ -116,9 +139,14 @@ def check(env: int, since: float) -> Report:
 
 
 def sweep(report: Report) -> list[str]:
-    """Remove the leftovers (the stashes only where every touched package is whole:
-    a stash may hold the only whole copy of a package). The names removed."""
-    doomed = report.leftovers + ([] if report.broken else report.stashes)
+    """Remove the leftovers, and the stashes whose package the run installed whole
+    again: any other stash may hold the only whole copy of a package (pip cut short
+    between moving the old version aside and writing the new one, or uninstalling
+    it). The names removed; report.unswept holds the stashes left."""
+    whole = [d for d in report.dists if d.whole]
+    replaced = [s for s in report.stashes if _replaced(s[1], whole)]
+    report.unswept = [s[1] for s in report.stashes if s not in replaced]
+    doomed = report.leftovers + replaced
     swept = []
     for parent, name, shown in doomed:
         try:
@@ -127,6 +155,21 @@ def sweep(report: Report) -> list[str]:
         except OSError:
             pass
     return swept
+
+
+def _replaced(stash: str, whole: list[Dist]) -> bool:
+    """Is pip's stash `~xyz` (its first letter replaced by `~`) of a package that a
+    whole touched distribution now provides: the package directory `?xyz`, or the
+    `.dist-info` of a project `?xyz` in another version?"""
+    tail = stash[1:]
+    if tail.endswith(".dist-info"):
+        project = _normal(tail.partition("-")[0])
+        return any(_normal(d.name)[1:] == project for d in whole)
+    return any(top != stash and top[1:] == tail for d in whole for top in d.tops)
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("-", "_").replace(".", "_")
 
 
 def close(report: Report) -> None:
@@ -172,9 +215,11 @@ def _changed(parent: int, name: str, since: float) -> bool:
         return False
 
 
-def _check_site(site: int, shown: str, since: float, report: Report) -> None:
+def _check_site(site: int, shown: str, since: float, report: Report,
+                before: frozenset[str] | None) -> None:
     names = os.listdir(site)
     dirs_of_touched: set[str] = set()
+    first = len(report.dists)
     for name in sorted(names):
         if not _changed(site, name, since):
             continue
@@ -187,6 +232,8 @@ def _check_site(site: int, shown: str, since: float, report: Report) -> None:
             info = _open_dir(site, name)
             if info is not None:
                 _temps(info, f"{shown}/{name}", since, report, pip_too=True)
+    if before is not None:
+        _unclaimed(site, shown, since, report, names, before, report.dists[first:])
     dirs_of_touched.discard(".")
     _temps(os.dup(site), shown, since, report, pip_too=False)
     for directory in sorted(dirs_of_touched):
@@ -195,6 +242,24 @@ def _check_site(site: int, shown: str, since: float, report: Report) -> None:
         fd = _open_dir(site, directory)
         if fd is not None:
             _temps(fd, f"{shown}/{directory}", since, report, pip_too=False)
+
+
+def _unclaimed(site: int, shown: str, since: float, report: Report, names: list[str],
+               before: frozenset[str], touched: list[Dist]) -> None:
+    """A package directory that appeared during the run and that no distribution
+    claims: pip cut short while writing a new package, before its .dist-info.
+    It shadows imports of anything else by its name; nothing of it was there before."""
+    claimed = {top for dist in touched for top in dist.tops}
+    projects = {_normal(n.partition("-")[0]) for n in names if n.endswith(".dist-info")}
+    for name in sorted(set(names) - before):
+        if (name.isidentifier() and name != "__pycache__" and name not in claimed
+                and _normal(name) not in projects and _changed(site, name, since)):
+            try:
+                is_dir = stat.S_ISDIR(os.lstat(name, dir_fd=site).st_mode)
+            except OSError:
+                continue
+            if is_dir:
+                report.leftovers.append((os.dup(site), name, f"{shown}/{name}"))
 
 
 def _check_dist(site: int, name: str, dirs: set[str]) -> Dist | None:
@@ -216,6 +281,7 @@ def _check_dist(site: int, name: str, dirs: set[str]) -> Dist | None:
         if relative is None:
             continue
         dist.total += 1
+        dist.tops.add(relative.split("/", 1)[0])
         dirs.add(posixpath.dirname(relative) or ".")  # where a temp of it may be, even if
         try:  # the file itself is not there yet
             info = os.lstat(relative, dir_fd=site)

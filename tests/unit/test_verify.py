@@ -253,14 +253,25 @@ def test_the_sweep_removes_the_leftovers_and_says_which(env, check):
     since = the_run_starts(env.parent)
     install(env, "six", "1", {"six.py": ""})
     write(env / "bin" / ".tmpAb12Cd")
-    write(env / SITE / "~ix" / "six.py")
+    write(env / SITE / "~ix.py")  # pip's stash of the six.py it replaced
 
-    swept = verify.sweep(check(since))
+    report = check(since)
+    swept = verify.sweep(report)
 
-    assert swept == ["bin/.tmpAb12Cd", f"{SITE}/~ix"]
+    assert swept == ["bin/.tmpAb12Cd", f"{SITE}/~ix.py"]
     assert not (env / "bin" / ".tmpAb12Cd").exists()
-    assert not (env / SITE / "~ix").exists()
+    assert not (env / SITE / "~ix.py").exists()
     assert (env / SITE / "six.py").exists()
+    assert report.unswept == []
+
+
+def test_the_sweep_removes_the_stashed_dist_info_of_a_version_replaced_whole(env, check):
+    since = the_run_starts(env.parent)
+    install(env, "numpy", "2.4.0", {"numpy/a.py": "a\n"})
+    write(env / SITE / "~umpy" / "a.py")
+    write(env / SITE / "~umpy-2.3.5.dist-info" / "RECORD")
+
+    assert verify.sweep(check(since)) == [f"{SITE}/~umpy", f"{SITE}/~umpy-2.3.5.dist-info"]
 
 
 def test_the_sweep_keeps_a_stash_while_a_touched_package_is_broken(env, check):
@@ -271,9 +282,27 @@ def test_the_sweep_keeps_a_stash_while_a_touched_package_is_broken(env, check):
     install(env, "numpy", "2", {"numpy/new.py": "n\n"})
     os.unlink(env / SITE / "numpy" / "new.py")
 
-    swept = verify.sweep(check(since))
+    report = check(since)
+    swept = verify.sweep(report)
 
     assert swept == []
+    assert (env / SITE / "~umpy" / "old.py").exists()
+    assert report.unswept == ["~umpy"]
+
+
+def test_the_sweep_keeps_a_stash_no_whole_package_replaces(env, check):
+    """pip cut short after moving the old version aside, before writing any of the
+    new one (or while uninstalling): the stash is the only copy there is."""
+    write(env / SITE / "numpy" / "old.py")
+    write(env / SITE / "numpy-1.0.dist-info" / "RECORD", "numpy/old.py,,0\n")
+    since = the_run_starts(env.parent)
+    os.rename(env / SITE / "numpy", env / SITE / "~umpy")
+    os.rename(env / SITE / "numpy-1.0.dist-info", env / SITE / "~umpy-1.0.dist-info")
+
+    report = check(since)
+
+    assert verify.sweep(report) == []
+    assert report.unswept == ["~umpy", "~umpy-1.0.dist-info"]
     assert (env / SITE / "~umpy" / "old.py").exists()
 
 
@@ -281,11 +310,12 @@ def test_the_sweep_removes_a_linked_stash_not_what_it_points_to(env, check, tmp_
     victim = tmp_path / "victim"
     write(victim / "precious.txt", "keep me")
     since = the_run_starts(env.parent)
-    os.symlink(victim, env / SITE / "~evil")
+    install(env, "evil", "1", {"evil/__init__.py": ""})
+    os.symlink(victim, env / SITE / "~vil")
 
-    assert verify.sweep(check(since)) == [f"{SITE}/~evil"]
+    assert verify.sweep(check(since)) == [f"{SITE}/~vil"]
 
-    assert not os.path.lexists(env / SITE / "~evil")
+    assert not os.path.lexists(env / SITE / "~vil")
     assert (victim / "precious.txt").read_text() == "keep me"
 
 
@@ -321,3 +351,86 @@ def test_the_repair_reinstalls_only_the_broken_packages_the_way_of_the_tool(
 ):
     env = "my env" if "my env" in argv else ".venv"
     assert tools.reinstall(argv, shape, env, [("numpy", "2.4.6"), ("six", "1.16")]) == expected
+
+
+# --- what appeared: the note taken before the run -------------------------------------
+
+
+@pytest.fixture
+def check_noted(env):
+    """check_noted(before, since): verify.check with the note taken before the run."""
+    reports = []
+
+    def run(before, since):
+        fd = os.open(env, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            report = verify.check(fd, since, before=before)
+        finally:
+            os.close(fd)
+        reports.append(report)
+        return report
+
+    yield run
+    for report in reports:
+        verify.close(report)
+
+
+def test_the_note_lists_the_top_of_each_site_packages(env):
+    write(env / SITE / "six.py")
+    write(env / "lib" / "python3.12" / "site-packages" / "attr" / "__init__.py")
+
+    assert verify.note(str(env)) == {
+        SITE: frozenset({"six.py"}),
+        "lib/python3.12/site-packages": frozenset({"attr"}),
+    }
+
+
+def test_the_note_of_a_linked_environment_is_none(env, tmp_path):
+    os.symlink(env, tmp_path / "link")
+    assert verify.note(str(tmp_path / "link")) is None
+
+
+def test_a_package_that_appeared_without_a_dist_info_is_a_leftover(env, check_noted):
+    """pip cut short writing a new package before its .dist-info: it shadows imports."""
+    before = verify.note(str(env))
+    since = the_run_starts(env.parent)
+    write(env / SITE / "halfpkg" / "__init__.py")
+
+    assert names(check_noted(before, since).leftovers) == [f"{SITE}/halfpkg"]
+
+
+def test_a_package_that_was_there_before_is_not_a_leftover(env, check_noted):
+    write(env / SITE / "oldpkg" / "__init__.py")
+    before = verify.note(str(env))
+    since = the_run_starts(env.parent)
+    write(env / SITE / "oldpkg" / "new.py")  # changed during the run, but not new
+
+    assert check_noted(before, since).leftovers == []
+
+
+def test_a_new_package_its_distribution_claims_is_not_a_leftover(env, check_noted):
+    before = verify.note(str(env))
+    since = the_run_starts(env.parent)
+    install(env, "newpkg", "1", {"newpkg/__init__.py": ""})
+
+    assert check_noted(before, since).leftovers == []
+
+
+@pytest.mark.parametrize("name", ["__pycache__", "not-a-package", "mod.py"])
+def test_what_appeared_but_is_no_package_directory_is_not_a_leftover(env, check_noted, name):
+    before = verify.note(str(env))
+    since = the_run_starts(env.parent)
+    if name.endswith(".py"):
+        write(env / SITE / name)
+    else:
+        write(env / SITE / name / "x.pyc")
+
+    assert check_noted(before, since).leftovers == []
+
+
+def test_without_a_note_nothing_is_taken_for_appeared(env, check):
+    """An orphan settled later has no note: a new package directory is left."""
+    since = the_run_starts(env.parent)
+    write(env / SITE / "halfpkg" / "__init__.py")
+
+    assert check(since).leftovers == []
