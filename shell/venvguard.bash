@@ -59,6 +59,10 @@ if [[ $- == *i* ]]; then
           break
         fi
       done
+      if [[ $PWD != "${__venvguard_pwd-}" ]]; then
+        __venvguard_pwd=$PWD
+        __venvguard_remind
+      fi
     fi
     # Hand $? on to later PROMPT_COMMAND entries (a prompt theme may show it), but
     # not under set -e, where a non-zero return would end the shell.
@@ -66,6 +70,25 @@ if [[ $- == *i* ]]; then
       return 0
     fi
     return "$status"
+  }
+
+  # Once when you enter a directory whose environment venvguard found broken, say
+  # so: its list (written by venvguard, one "directory<TAB>text" line each) is read
+  # with builtins, only when the directory changed.
+  __venvguard_remind() {
+    local file="${XDG_STATE_HOME:-${HOME-}/.local/state}/venvguard/broken" dir text
+    if [[ -f $file ]]; then
+      while IFS=$'\t' read -r dir text; do
+        if [[ -n $dir && ($PWD == "$dir" || $PWD == "$dir"/*) ]]; then
+          if [[ ${__venvguard_told-} != "$dir" ]]; then
+            printf 'venvguard: %s\n' "$text" >&2
+          fi
+          __venvguard_told=$dir
+          return 0
+        fi
+      done <"$file"
+    fi
+    __venvguard_told=''
   }
 
   for __venvguard_name in uv virtualenv python python3; do

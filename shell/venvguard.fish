@@ -57,6 +57,32 @@ if status is-interactive
         end
     end
 
+    # Once when you enter a directory whose environment venvguard found broken, say
+    # so: its list (written by venvguard, one "directory<TAB>text" line each) is read
+    # with builtins, only when the directory changed.
+    function __venvguard_remind --on-event fish_prompt
+        test "$VENVGUARD_DISABLE" = 1; and return
+        test "$PWD" = "$__venvguard_pwd"; and return
+        set -g __venvguard_pwd $PWD
+        set -l state $XDG_STATE_HOME
+        test -n "$state"; or set state $HOME/.local/state
+        set -l file $state/venvguard/broken
+        if test -f $file
+            while read -l line
+                set -l dir_text (string split -m 1 \t -- $line)
+                set -l dir $dir_text[1]
+                if test -n "$dir"; and begin
+                        test "$PWD" = "$dir"; or string match -q -- "$dir/*" "$PWD"
+                    end
+                    test "$__venvguard_told" = "$dir"; or printf 'venvguard: %s\n' $dir_text[2] >&2
+                    set -g __venvguard_told $dir
+                    return
+                end
+            end <$file
+        end
+        set -g __venvguard_told
+    end
+
     function __venvguard_wrap
         for name in $argv
             function $name --wraps $name --inherit-variable name

@@ -52,7 +52,29 @@ if [[ -o interactive ]]; then
         break
       fi
     done
+    if [[ $PWD != ${__venvguard_pwd-} ]]; then
+      typeset -g __venvguard_pwd=$PWD
+      __venvguard_remind
+    fi
     return ret
+  }
+
+  # Once when you enter a directory whose environment venvguard found broken, say
+  # so: its list (written by venvguard, one "directory<TAB>text" line each) is read
+  # with builtins, only when the directory changed.
+  __venvguard_remind() {
+    emulate -L zsh
+    local file=${XDG_STATE_HOME:-${HOME-}/.local/state}/venvguard/broken dir text
+    if [[ -f $file ]]; then
+      while IFS=$'\t' read -r dir text; do
+        if [[ -n $dir && ($PWD == $dir || $PWD == $dir/*) ]]; then
+          [[ ${__venvguard_told-} == $dir ]] || print -ru2 -- "venvguard: $text"
+          typeset -g __venvguard_told=$dir
+          return 0
+        fi
+      done <$file
+    fi
+    typeset -g __venvguard_told=
   }
 
   () {

@@ -83,8 +83,8 @@ def status():
     for record in records:
         repair = record.get("repair") or show_command(record.get("argv") or ["?"], limit=200)
         command, reason = show_command(record.get("argv") or ["?"]), record.get("reason") or ""
-        if reason.startswith(settle.BROKEN):
-            what = f"broken   {show_path(record['path'])}: {reason[len(settle.BROKEN):]}"
+        if reason.startswith(kept.BROKEN):
+            what = f"broken   {show_path(record['path'])}: {reason[len(kept.BROKEN):]}"
         else:
             what = f"kept     {show_path(record['path'])}: may be incomplete"
         typer.echo(f"{what} after `{command}` ({_ago(record.get('when'))}); repair: {repair}")
@@ -150,7 +150,7 @@ def repair(
     broken = _still_broken(env)
     if broken:
         damage = "; ".join(f"{d.name} {d.version} is broken ({d.damage()})" for d in broken)
-        kept.remember(env, reason=f"{settle.BROKEN}{damage}", argv=record["argv"],
+        kept.remember(env, reason=f"{kept.BROKEN}{damage}", argv=record["argv"],
                       repair=command, cwd=record.get("cwd"))
         say(f"{show_path(env)} is still broken: {damage}")
         raise typer.Exit(1)
@@ -162,7 +162,7 @@ def _broken_record(path: str | None) -> dict | None:
     """The broken record for `path`, or (none given) for an environment in the
     current directory or the nearest one above it."""
     broken = [r for r in kept.prune()
-              if (r.get("reason") or "").startswith(settle.BROKEN) and r.get("repair")]
+              if (r.get("reason") or "").startswith(kept.BROKEN) and r.get("repair")]
     if path is not None:
         wanted = journal.clean_path(os.path.abspath(path))
         return next((r for r in broken if r["path"] == wanted), None)
@@ -186,6 +186,72 @@ def _still_broken(env: str) -> list:
     finally:
         os.close(fd)
     return report.broken
+
+
+@app.command()
+def scan(
+    directory: str = typer.Argument(".", help="Where to look (default: here)."),
+    fix: bool = typer.Option(False, "--fix", help="Sweep leftovers, run repairs, remove "
+                             "half-made environments (asking first on a terminal)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="With --fix: do not ask."),
+):
+    """Find every environment below DIRECTORY: whole, half-made or broken. Exit 1 if
+    any is not whole."""
+    from venvguard import scan as scanning
+
+    here = os.path.abspath(directory)
+    busy = {t["path"] for t in settle.live_targets()}
+    bad = 0
+    for path, has_cfg in scanning.environments(here):
+        found = scanning.judge(path, has_cfg)
+        shown = show_path(path)
+        if fix and found.verdict != scanning.WHOLE:
+            if path in busy:
+                typer.echo(f"{scanning.describe(found, shown)} (a guarded run is using it: "
+                           "left alone)")
+                bad += 1
+                continue
+            found = _fix(scanning, found, shown, yes)
+            if found is None:
+                continue  # removed, and said so
+        typer.echo(scanning.describe(found, shown))
+        bad += found.verdict != scanning.WHOLE
+    raise typer.Exit(1 if bad else 0)
+
+
+def _fix(scanning, found, shown: str, yes: bool):
+    """Sweep and repair a broken environment and judge it again; remove a half-made
+    one (None once it is gone)."""
+    if found.verdict == scanning.HALF_MADE:
+        if not yes and not _confirm(f"remove the half-made {shown}?"):
+            return found
+        why = scanning.remove_half_made(found)
+        if why is None:
+            say(f"removed {shown} (half-made)")
+            return None
+        say(f"kept {shown} ({why})")
+        return found
+    swept = scanning.sweep(found)
+    if swept:
+        say(f"swept {len(swept)} leftover{'s' if len(swept) > 1 else ''} in {shown}")
+    repair = scanning.repair_command(found, found.path)  # run where the project is
+    if repair:
+        import shlex
+        import subprocess
+
+        say(f"repairing {shown}: {repair}")
+        subprocess.run(shlex.split(repair), cwd=os.path.dirname(found.path))
+    again = scanning.judge(found.path, True)
+    if again.verdict == scanning.WHOLE:
+        kept.forget([found.path])
+    return again
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        say(f"{question} not on a terminal: run with --yes to remove it")
+        return False
+    return typer.confirm(f"venvguard: {question}", default=False, err=True)
 
 
 @app.command()

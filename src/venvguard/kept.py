@@ -3,13 +3,18 @@
 One small file per environment under `$XDG_STATE_HOME/venvguard/kept/`, so that
 `venvguard status` can list them with the command that repairs each. A record
 goes away when a later guarded run on the same path finishes, or when the path
-is gone.
+is gone. The broken ones are also listed in `$XDG_STATE_HOME/venvguard/broken`,
+one line each (the environment's directory, a tab, what to say), which the prompt
+hook reads with shell builtins when you enter a directory, to say it once there.
 """
 
 import os
 import time
 
-from venvguard.journal import JournalError, kept_dir, read_private_json
+from venvguard.journal import JournalError, kept_dir, read_private_json, state_dir
+from venvguard.messages import printable
+
+BROKEN = "broken: "  # a record's reason for a broken environment, then what is broken
 
 
 def remember(path: str, *, reason: str, argv: list[str], repair: str | None,
@@ -31,6 +36,7 @@ def remember(path: str, *, reason: str, argv: list[str], repair: str | None,
         os.rename(tmp, name)
     except OSError:
         pass
+    write_index()
 
 
 def records() -> list[tuple[str, dict]]:
@@ -71,12 +77,16 @@ def forget(paths: list[str]) -> None:
     if not os.path.isdir(kept_dir()):
         return
     wanted = set(paths)
+    dropped = False
     for file, record in records():
         if record["path"] in wanted:
             try:
                 os.unlink(file)
+                dropped = True
             except OSError:
                 pass
+    if dropped:
+        write_index()
 
 
 def prune() -> list[dict]:
@@ -90,4 +100,35 @@ def prune() -> list[dict]:
                 os.unlink(file)
             except OSError:
                 pass
+    write_index(remaining)
     return remaining
+
+
+def index_path() -> str:
+    return os.path.join(state_dir(), "broken")
+
+
+def write_index(current: list[dict] | None = None) -> None:
+    """Rewrite the prompt hook's list of broken environments (atomically; best
+    effort). A path with a tab or a line break in it cannot be listed, and is not."""
+    if current is None:
+        current = [record for _file, record in records()]
+    lines = []
+    for record in current:
+        reason, path = record.get("reason") or "", record["path"]
+        if reason.startswith(BROKEN) and not any(c in path for c in "\t\n\r"):
+            text = printable(f"{os.path.basename(path)} here: {reason[len(BROKEN):]}; "
+                             "`venvguard repair` repairs it")
+            lines.append(f"{os.path.dirname(path)}\t{text}\n")
+    path = index_path()
+    try:
+        if not lines:
+            if os.path.lexists(path):
+                os.unlink(path)
+            return
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.writelines(lines)
+        os.replace(tmp, path)
+    except OSError:
+        pass

@@ -30,7 +30,6 @@ KEPT_BECAUSE = {
     "moved": "it changed while being removed",
     "not-written": "nothing in it was written during the run: it was moved there",
 }
-BROKEN = "broken: "  # a kept record's reason, then what is broken
 STARTED_SLACK = 2.0  # seconds: file systems with coarse timestamps round down
 
 
@@ -128,7 +127,15 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
     """
     data = entry.data
     if outcome == decision.FINISHED:
-        entry.finished()
+        opened: list[int] = []
+        snaps = _snapshots(entry, parents, opened)
+        if snaps and background:  # a finished run's snapshots go after the prompt is back
+            removal.in_background(lambda: (_delete(snaps), entry.finished()),
+                                  handover=entry.rename_for)
+        else:
+            _delete(snaps)
+            entry.finished()
+        _close(opened + [fd for _parent, _name, fd in snaps])
         return
     argv, token = data["argv"], data["token"]
     cwd = _cwd()
@@ -155,6 +162,9 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
             )
             if verdict.action != NOTHING:
                 say(message(verdict, shown, run, repair))
+            continue
+        if existed == DIR and planned and _rolled_back(data, index, parent, shown, run,
+                                                       ended, trash):
             continue
         aside = removal.trash_name(token, index)
         if planned:  # an entry its own command does not name touches nothing at all
@@ -233,7 +243,7 @@ def _existing(data: dict, target: dict, fd: int, verdict: decision.Verdict, show
                                  [(d.name, d.version) for d in broken])
         damage = "; ".join(f"{d.name} {d.version} is broken ({d.damage()})" for d in broken)
         text += f": {damage}; repair: `{repair}`"
-        kept.remember(target["path"], reason=f"{BROKEN}{damage}", argv=data["argv"],
+        kept.remember(target["path"], reason=f"{kept.BROKEN}{damage}", argv=data["argv"],
                       repair=repair, cwd=data["cwd"])
     else:
         count = len(report.dists)
@@ -247,6 +257,97 @@ def _existing(data: dict, target: dict, fd: int, verdict: decision.Verdict, show
         text += f"; swept {len(swept)} leftover{'s' if len(swept) > 1 else ''}: " + \
             ", ".join(swept[:3]) + (", ..." if len(swept) > 3 else "")
     say(text)
+
+
+def _rolled_back(data: dict, index: int, parent: int, shown: str, run: str,
+                 ended: float | None, trash: list) -> bool:
+    """VENVGUARD_SNAPSHOT=1: put back the snapshot taken before the run, unless
+    another live run uses the environment or (settled later) something wrote in it
+    after the run ended. True when the target is dealt with (restored, or kept and
+    said); a snapshot cut short while being made goes to the trash."""
+    from venvguard import snapshot
+
+    target = data["targets"][index]
+    name, snap = os.path.basename(target["path"]), snapshot.name(data["token"], index)
+    for made in (snapshot.partial(snap), snap):
+        disk, fd = removal.inspect(parent, made)
+        if fd is None:
+            continue
+        if not disk.mine:
+            os.close(fd)
+        elif made != snap:
+            trash.append((parent, made, fd))
+        else:
+            os.close(fd)
+            break
+    else:
+        return False
+    kept_snapshot = f"its snapshot from before the run is {snap} beside it"
+    if target["path"] in {t["path"] for t in live_targets(data["token"])}:
+        say(f"kept {shown} (another guarded run is using it; {kept_snapshot})")
+        return True
+    if ended is not None:
+        _disk, env = removal.inspect(parent, name)
+        written = removal.last_written(parent, name, env) if env is not None else 0.0
+        if env is not None:
+            os.close(env)
+        if written > ended:
+            say(f"kept {shown} (it was written after {run} ended; {kept_snapshot})")
+            return True
+    aside = removal.trash_name(data["token"], index)
+    if not snapshot.restore(parent, name, snap, aside):
+        return False
+    say(f"restored {shown} as it was before {run}")
+    _disk, fd = removal.inspect(parent, aside)
+    if fd is not None:
+        trash.append((parent, aside, fd))
+    return True
+
+
+def _snapshots(entry: journal.Entry, parents: dict[int, int] | None,
+               opened: list[int]) -> list[tuple[int, str, int]]:
+    """The run's snapshots (and ones cut short while being made), held open."""
+    from venvguard import snapshot
+
+    found = []
+    for index, target in enumerate(entry.data["targets"]):
+        if target["existed"] != DIR:
+            continue
+        parent = _reach_parent(target, parents.get(index) if parents else None, opened)
+        if parent is None:
+            continue
+        snap = snapshot.name(entry.token, index)
+        for made in (snap, snapshot.partial(snap)):
+            disk, fd = removal.inspect(parent, made)
+            if fd is not None and disk.mine:
+                found.append((parent, made, fd))
+            elif fd is not None:
+                os.close(fd)
+    return found
+
+
+def discard_snapshots(entry: journal.Entry, parents: dict[int, int]) -> None:
+    """Delete the run's snapshots now (the run never started)."""
+    opened: list[int] = []
+    snaps = _snapshots(entry, parents, opened)
+    _delete(snaps)
+    _close(opened + [fd for _parent, _name, fd in snaps])
+
+
+def _delete(items: list[tuple[int, str, int]]) -> None:
+    for parent, name, fd in items:
+        try:
+            removal.delete_tree(parent, name, fd)
+        except OSError as e:
+            say(f"could not delete {name} ({e.strerror or e}); remove it by hand")
+
+
+def _close(fds: list[int]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _reach_parent(target: dict, anchor_fd: int | None, opened: list[int]) -> int | None:
@@ -375,7 +476,8 @@ def abandoned(entry: journal.Entry, outcome: str | None) -> None:
     except OSError:
         return
     if outcome in OUTCOMES:
-        end_processes(entry.data)
+        if outcome != decision.FINISHED:  # what a finished run left running is the user's
+            end_processes(entry.data)
         conclude(entry, outcome, background=False)
     else:
         _cut_short(entry, exact=True)

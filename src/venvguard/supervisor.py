@@ -117,6 +117,16 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
             f"({e.strerror or e}); running `{show_command(args)}` unguarded")
         entry = None
     processes.checkpoint("journaled")
+    snapshots = {}
+    if entry is not None and os.environ.get("VENVGUARD_SNAPSHOT") == "1":
+        snapshots = take_snapshots(targets, held, token)
+        early = set(watched) & signal.sigpending()
+        if early:  # Ctrl-C while copying: nothing ran, nothing to keep
+            from venvguard import settle
+
+            settle.discard_snapshots(entry, held)
+            entry.remove()
+            die_of(min(early))
     try:
         pid = spawn(args, token, watched, mask)
     except (OSError, ValueError) as e:
@@ -139,24 +149,44 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
         watchdog.tell(dog, outcome)
         processes.checkpoint("decided")
         try:
-            finish(entry, outcome, held, notes)
+            finish(entry, outcome, held, notes, bool(snapshots))
         except Exception as e:  # whatever happens, the tool's status is passed on
             say(f"cleanup failed ({e}); `venvguard clean` retries")
     watchdog.dismiss(dog)
     pass_on(status)
 
 
-def finish(entry, outcome: str, held: dict[int, int], notes: dict[int, dict | None]) -> None:
+def finish(entry, outcome: str, held: dict[int, int], notes: dict[int, dict | None],
+           snapshots: bool) -> None:
     """A finished run costs no more imports: only failures need settle's machinery."""
     from venvguard import decision
 
-    if outcome == decision.FINISHED:
+    if outcome == decision.FINISHED and not snapshots:
         entry.finished()
         return
     from venvguard import settle
 
     settle.end_processes(entry.data)
     settle.conclude(entry, outcome, parents=held, notes=notes)
+
+
+def take_snapshots(targets: list[dict], held: dict[int, int], token: str) -> dict[int, str]:
+    """VENVGUARD_SNAPSHOT=1: copy each environment that exists (its parent is the one
+    held), before the tool starts. One that cannot be copied is said and left."""
+    from venvguard import decision, snapshot
+
+    taken = {}
+    for index, target in enumerate(targets):
+        if target["existed"] != decision.DIR or index not in held:
+            continue
+        snap = snapshot.name(token, index)
+        try:
+            snapshot.take(held[index], os.path.basename(target["path"]), snap)
+            taken[index] = snap
+        except OSError as e:
+            say(f"no snapshot of {show_path(target['path'])} ({e.strerror or e}); "
+                "it cannot be rolled back")
+    return taken
 
 
 def spawn(args: list[str], token: str, watched: list[int], mask: set[int]) -> int:

@@ -64,11 +64,12 @@ class Report:
     """What `check` found: the touched distributions and the leftovers (each as the
     descriptor of its directory, its name, and its path for messages)."""
 
-    __slots__ = ("dists", "leftovers", "stashes", "unswept")
+    __slots__ = ("dists", "leftovers", "stashes", "unclaimed", "unswept")
 
     def __init__(self) -> None:
         self.dists: list[Dist] = []
         self.leftovers: list[tuple[int, str, str]] = []  # temp files: always swept
+        self.unclaimed: list[tuple[int, str, str]] = []  # package dirs without a dist
         self.stashes: list[tuple[int, str, str]] = []  # pip's ~ dirs: swept if replaced
         self.unswept: list[str] = []  # the stashes sweep left (maybe the only copy)
 
@@ -138,17 +139,22 @@ def check(env: int, since: float, before: dict[str, frozenset[str]] | None = Non
     return report
 
 
-def sweep(report: Report) -> list[str]:
-    """Remove the leftovers, and the stashes whose package the run installed whole
-    again: any other stash may hold the only whole copy of a package (pip cut short
-    between moving the old version aside and writing the new one, or uninstalling
-    it). The names removed; report.unswept holds the stashes left."""
+def doomed(report: Report, *, unclaimed: bool = True) -> list[tuple[int, str, str]]:
+    """What `sweep` removes: the leftovers, the stashes whose package the run
+    installed whole again (any other stash may hold the only whole copy of a
+    package: pip cut short between moving the old version aside and writing the new
+    one, or uninstalling it), and with `unclaimed` the package directories no
+    distribution claims. Sets report.unswept to the stashes it leaves."""
     whole = [d for d in report.dists if d.whole]
     replaced = [s for s in report.stashes if _replaced(s[1], whole)]
     report.unswept = [s[1] for s in report.stashes if s not in replaced]
-    doomed = report.leftovers + replaced
+    return report.leftovers + replaced + (report.unclaimed if unclaimed else [])
+
+
+def sweep(report: Report, *, unclaimed: bool = True) -> list[str]:
+    """Remove what `doomed` names; the paths removed (relative to the environment)."""
     swept = []
-    for parent, name, shown in doomed:
+    for parent, name, shown in doomed(report, unclaimed=unclaimed):
         try:
             remove_entry(parent, name)
             swept.append(shown)
@@ -173,7 +179,8 @@ def _normal(name: str) -> str:
 
 
 def close(report: Report) -> None:
-    for fd in {parent for parent, _name, _shown in report.leftovers + report.stashes}:
+    for fd in {parent for parent, _name, _shown in
+               report.leftovers + report.stashes + report.unclaimed}:
         os.close(fd)
 
 
@@ -250,7 +257,8 @@ def _unclaimed(site: int, shown: str, since: float, report: Report, names: list[
     claims: pip cut short while writing a new package, before its .dist-info.
     It shadows imports of anything else by its name; nothing of it was there before."""
     claimed = {top for dist in touched for top in dist.tops}
-    projects = {_normal(n.partition("-")[0]) for n in names if n.endswith(".dist-info")}
+    projects = {_normal(n.partition("-")[0]) for n in names
+                if n.endswith((".dist-info", ".egg-info", ".egg-link"))}
     for name in sorted(set(names) - before):
         if (name.isidentifier() and name != "__pycache__" and name not in claimed
                 and _normal(name) not in projects and _changed(site, name, since)):
@@ -259,7 +267,7 @@ def _unclaimed(site: int, shown: str, since: float, report: Report, names: list[
             except OSError:
                 continue
             if is_dir:
-                report.leftovers.append((os.dup(site), name, f"{shown}/{name}"))
+                report.unclaimed.append((os.dup(site), name, f"{shown}/{name}"))
 
 
 def _check_dist(site: int, name: str, dirs: set[str]) -> Dist | None:

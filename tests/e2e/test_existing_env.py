@@ -13,11 +13,11 @@ import glob
 import json
 import os
 import re
-import zipfile
 
 import pytest
 
 from .conftest import messages, wait_for
+from .wheels import build_wheel
 
 FILES = 20_000
 PROJECT = """\
@@ -44,23 +44,7 @@ BROKEN = re.compile(
 
 @pytest.fixture(scope="module")
 def big_wheel(tmp_path_factory) -> str:
-    """bigpkg 1.0: FILES small data files, stored uncompressed."""
-    path = str(tmp_path_factory.mktemp("wheels") / "bigpkg-1.0-py3-none-any.whl")
-    info = "bigpkg-1.0.dist-info"
-    rows = []
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as wheel:
-        def add(name: str, data: bytes) -> None:
-            wheel.writestr(name, data)
-            rows.append(f"{name},,{len(data)}")
-
-        add("bigpkg/__init__.py", b"VALUE = 42\n")
-        for i in range(FILES):
-            add(f"bigpkg/data/d{i // 500}/f{i}.txt", f"file {i}\n".encode() * 20)
-        add(f"{info}/METADATA", b"Metadata-Version: 2.1\nName: bigpkg\nVersion: 1.0\n")
-        add(f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
-            b"Tag: py3-none-any\n")
-        wheel.writestr(f"{info}/RECORD", "\n".join([*rows, f"{info}/RECORD,,"]) + "\n")
-    return path
+    return build_wheel(str(tmp_path_factory.mktemp("wheels")), "bigpkg", "1.0", FILES)
 
 
 @pytest.fixture
@@ -105,9 +89,23 @@ def test_ctrl_c_mid_copy_names_the_broken_package_and_its_repair(
 ):
     world = big_project
     sh = start_shell(rc_prefix=COPY_MODE[shell_name])
+    before = set(world.listing(world.venv))
 
     out = interrupt_once_record_is_there(sh, world)
 
+    # The swept tree, exactly: all that was there, and besides only what bigpkg's
+    # RECORD names (its directories too): no temp file, nothing else.
+    site = os.path.relpath(site_packages(world), world.venv)
+    allowed = set()
+    with open(os.path.join(site_packages(world), "bigpkg-1.0.dist-info", "RECORD")) as f:
+        for line in f:
+            path = os.path.normpath(os.path.join(site, line.split(",")[0]))
+            while path != site and path not in allowed:  # the file and its directories
+                allowed.add(path)
+                path = os.path.dirname(path)
+    after = set(world.listing(world.venv))
+    assert before <= after
+    assert after - before <= allowed, sorted(after - before - allowed)[:5]
     [message] = messages(out)
     match = BROKEN.match(message)
     assert match, message
@@ -156,3 +154,23 @@ def test_venvguard_repair_runs_the_repair_and_checks_the_environment_whole(
     assert sh.output(".venv/bin/python -c 'import bigpkg; print(bigpkg.VALUE)'") == "42\n"
     assert kept_records(world) == []
     world.wait_journal_empty()
+
+
+def test_entering_the_project_again_says_once_that_its_environment_is_broken(
+    big_project, start_shell, shell_name
+):
+    world = big_project
+    sh = start_shell(rc_prefix=COPY_MODE[shell_name])
+    [message] = messages(interrupt_once_record_is_there(sh, world))
+    assert BROKEN.match(message), message
+    reminder = ("venvguard: .venv here: bigpkg 1.0 is broken "
+                r"\(\d+ of \d+ files missing\); `venvguard repair` repairs it")
+    os.mkdir(os.path.join(world.project, "src"))
+
+    assert messages(sh.run("cd /")) == []
+    [said] = messages(sh.run(f"cd '{world.project}'"))
+    assert re.fullmatch(reminder, said), said
+    assert messages(sh.run("cd src")) == []  # still in the project: said once
+    assert messages(sh.run("cd ..")) == []
+    sh.run("venvguard repair")
+    assert messages(sh.run("cd / && cd -")) == []  # repaired: nothing more to say

@@ -795,6 +795,19 @@ def test_abandoned_ends_what_the_run_left_running(project, dead_pid, marked_proc
     assert tool.wait(timeout=5) == -signal.SIGTERM
 
 
+def test_abandoned_after_a_finished_run_ends_nothing_it_left_running(
+    project, dead_pid, marked_process
+):
+    """The tool finished: a server or daemon it started is the user's to keep."""
+    token = new_token()
+    daemon = marked_process(token)
+    entry = journal.claim(write_entry(dead_pid, token=token, existed=DIR))
+
+    settle.abandoned(entry, decision.FINISHED)
+
+    assert daemon.poll() is None
+
+
 @pytest.mark.parametrize("meanwhile", ["removed", "handed-on"])
 def test_abandoned_leaves_an_entry_no_longer_where_it_was(project, dead_pid, capsys, meanwhile):
     """The supervisor died after removing its entry, or after handing it to a

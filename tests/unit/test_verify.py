@@ -390,34 +390,34 @@ def test_the_note_of_a_linked_environment_is_none(env, tmp_path):
     assert verify.note(str(tmp_path / "link")) is None
 
 
-def test_a_package_that_appeared_without_a_dist_info_is_a_leftover(env, check_noted):
+def test_a_package_that_appeared_without_a_dist_info_is_unclaimed(env, check_noted):
     """pip cut short writing a new package before its .dist-info: it shadows imports."""
     before = verify.note(str(env))
     since = the_run_starts(env.parent)
     write(env / SITE / "halfpkg" / "__init__.py")
 
-    assert names(check_noted(before, since).leftovers) == [f"{SITE}/halfpkg"]
+    assert names(check_noted(before, since).unclaimed) == [f"{SITE}/halfpkg"]
 
 
-def test_a_package_that_was_there_before_is_not_a_leftover(env, check_noted):
+def test_a_package_that_was_there_before_is_not_unclaimed(env, check_noted):
     write(env / SITE / "oldpkg" / "__init__.py")
     before = verify.note(str(env))
     since = the_run_starts(env.parent)
     write(env / SITE / "oldpkg" / "new.py")  # changed during the run, but not new
 
-    assert check_noted(before, since).leftovers == []
+    assert check_noted(before, since).unclaimed == []
 
 
-def test_a_new_package_its_distribution_claims_is_not_a_leftover(env, check_noted):
+def test_a_new_package_its_distribution_claims_is_not_unclaimed(env, check_noted):
     before = verify.note(str(env))
     since = the_run_starts(env.parent)
     install(env, "newpkg", "1", {"newpkg/__init__.py": ""})
 
-    assert check_noted(before, since).leftovers == []
+    assert check_noted(before, since).unclaimed == []
 
 
 @pytest.mark.parametrize("name", ["__pycache__", "not-a-package", "mod.py"])
-def test_what_appeared_but_is_no_package_directory_is_not_a_leftover(env, check_noted, name):
+def test_what_appeared_but_is_no_package_directory_is_not_unclaimed(env, check_noted, name):
     before = verify.note(str(env))
     since = the_run_starts(env.parent)
     if name.endswith(".py"):
@@ -425,7 +425,7 @@ def test_what_appeared_but_is_no_package_directory_is_not_a_leftover(env, check_
     else:
         write(env / SITE / name / "x.pyc")
 
-    assert check_noted(before, since).leftovers == []
+    assert check_noted(before, since).unclaimed == []
 
 
 def test_without_a_note_nothing_is_taken_for_appeared(env, check):
@@ -433,4 +433,15 @@ def test_without_a_note_nothing_is_taken_for_appeared(env, check):
     since = the_run_starts(env.parent)
     write(env / SITE / "halfpkg" / "__init__.py")
 
-    assert check(since).leftovers == []
+    assert check(since).unclaimed == []
+
+
+def test_the_sweep_removes_an_unclaimed_package_only_when_asked(env, check_noted):
+    before = verify.note(str(env))
+    since = the_run_starts(env.parent)
+    write(env / SITE / "halfpkg" / "__init__.py")
+
+    assert verify.sweep(check_noted(before, since), unclaimed=False) == []
+    assert (env / SITE / "halfpkg").is_dir()
+    assert verify.sweep(check_noted(before, since)) == [f"{SITE}/halfpkg"]
+    assert not (env / SITE / "halfpkg").exists()
