@@ -109,15 +109,29 @@ def _copy_file(src_dir: int, dst_dir: int, entry: str, info: os.stat_result) -> 
         dst = os.open(entry, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                       0o600, dir_fd=dst_dir)
         try:
-            try:
-                fcntl.ioctl(dst, FICLONE, src)
-            except OSError:
+            if not _clone(src, dst):
                 _copy_bytes(src, dst, info.st_size)
             _copy_attributes(dst, info)
         finally:
             os.close(dst)
     finally:
         os.close(src)
+
+
+_NO_REFLINKS = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS}
+_reflinks = [True]  # until the file system says it has none: then not asked again
+
+
+def _clone(src: int, dst: int) -> bool:
+    if not _reflinks[0]:
+        return False
+    try:
+        fcntl.ioctl(dst, FICLONE, src)
+        return True
+    except OSError as e:
+        if e.errno in _NO_REFLINKS:
+            _reflinks[0] = False
+        return False
 
 
 def _copy_bytes(src: int, dst: int, size: int) -> None:

@@ -166,7 +166,8 @@ def finish(entry, outcome: str, held: dict[int, int], notes: dict[int, dict | No
         return
     from venvguard import settle
 
-    settle.end_processes(entry.data)
+    if outcome != decision.FINISHED:  # a build backend left running must not write on
+        settle.end_processes(entry.data)
     settle.conclude(entry, outcome, parents=held, notes=notes)
 
 

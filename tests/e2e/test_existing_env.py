@@ -94,9 +94,9 @@ def test_ctrl_c_mid_copy_names_the_broken_package_and_its_repair(
     out = interrupt_once_record_is_there(sh, world)
 
     # The swept tree, exactly: all that was there, and besides only what bigpkg's
-    # RECORD names (its directories too): no temp file, nothing else.
+    # RECORD names (its directories too) and uv's own lock file: no temp file.
     site = os.path.relpath(site_packages(world), world.venv)
-    allowed = set()
+    allowed = {".lock"}
     with open(os.path.join(site_packages(world), "bigpkg-1.0.dist-info", "RECORD")) as f:
         for line in f:
             path = os.path.normpath(os.path.join(site, line.split(",")[0]))
@@ -174,3 +174,62 @@ def test_entering_the_project_again_says_once_that_its_environment_is_broken(
     assert messages(sh.run("cd ..")) == []
     sh.run("venvguard repair")
     assert messages(sh.run("cd / && cd -")) == []  # repaired: nothing more to say
+
+
+SNAPSHOT = {"bash": "export VENVGUARD_SNAPSHOT=1\n", "zsh": "export VENVGUARD_SNAPSHOT=1\n",
+            "fish": "set -gx VENVGUARD_SNAPSHOT 1\n"}
+
+
+def tree_hash(root: str) -> str:
+    """Paths, types, modes, sizes, contents and link targets of a whole tree."""
+    import hashlib
+    import stat
+
+    digest = hashlib.sha256()
+    for top, dirs, files in sorted(os.walk(root)):
+        for name in sorted(dirs + files):
+            path = os.path.join(top, name)
+            info = os.lstat(path)
+            digest.update(f"{os.path.relpath(path, root)}\0{info.st_mode}\0".encode())
+            if stat.S_ISLNK(info.st_mode):
+                digest.update(os.readlink(path).encode())
+            elif stat.S_ISREG(info.st_mode):
+                with open(path, "rb") as f:
+                    digest.update(f.read())
+    return digest.hexdigest()
+
+
+def test_with_snapshots_ctrl_c_mid_copy_puts_the_environment_back_exactly(
+    big_project, start_shell, shell_name
+):
+    world = big_project
+    sh = start_shell(rc_prefix=COPY_MODE[shell_name] + SNAPSHOT[shell_name])
+    before = tree_hash(world.venv)
+
+    out = interrupt_once_record_is_there(sh, world)
+
+    assert messages(out) == [
+        "venvguard: restored .venv as it was before the interrupted `uv sync`"
+    ]
+    assert sh.status() == 130
+    world.wait_journal_empty()
+    wait_for(lambda: not [n for n in os.listdir(world.project) if n.startswith(".venvguard-")],
+             what="the interrupted run's tree to be deleted in the background")
+    assert tree_hash(world.venv) == before
+    assert kept_records(world) == []
+
+
+def test_with_snapshots_a_finished_run_keeps_its_work_and_drops_the_snapshot(
+    big_project, start_shell, shell_name
+):
+    world = big_project
+    sh = start_shell(rc_prefix=COPY_MODE[shell_name] + SNAPSHOT[shell_name])
+
+    text, status = sh.capture("uv sync")
+
+    assert status == 0 and messages(text) == []
+    wait_for(lambda: not [n for n in os.listdir(world.project) if n.startswith(".venvguard-")],
+             what="the snapshot to be deleted in the background")
+    data = os.path.join(site_packages(world), "bigpkg", "data")
+    assert sum(len(files) for _top, _dirs, files in os.walk(data)) == FILES
+    world.wait_journal_empty()

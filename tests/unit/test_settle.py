@@ -1387,3 +1387,71 @@ def test_repair_that_leaves_it_broken_says_so_and_keeps_the_record(project, supe
     )
     [again] = kept_records()
     assert again["repair"] == "true"
+
+
+# --- snapshots (VENVGUARD_SNAPSHOT=1): put back, never over later work ---------------
+
+
+def snapshot_of(env, token):
+    from venvguard import snapshot
+
+    fd = os.open(env.parent, removal.DIR_FLAGS)
+    try:
+        snapshot.take(fd, env.name, snapshot.name(token, 0))
+    finally:
+        os.close(fd)
+
+
+def test_an_orphans_snapshot_is_put_back_when_nothing_was_written_after_its_end(
+    project, dead_pid, capsys
+):
+    env = make_env(project / ".venv")
+    token = new_token()
+    entry = write_entry(dead_pid, token=token, existed=DIR)
+    snapshot_of(env, token)
+    (env / "pyvenv.cfg").write_text("half-written by the run\n")
+    age(env, 2 * HOUR)
+    heartbeat_stopped(entry, HOUR)
+
+    assert settle.orphans() == 1
+
+    assert (env / "pyvenv.cfg").read_text() == "home = /usr/bin\nversion = 3.11.7\n"
+    assert sorted(os.listdir(project)) == [".venv", "pyproject.toml"]
+    assert capsys.readouterr().err == (
+        "venvguard: restored .venv as it was before the cut-short `uv sync`\n"
+    )
+
+
+def test_an_orphans_snapshot_is_not_put_back_over_what_was_written_after_its_end(
+    project, dead_pid, capsys
+):
+    env = make_env(project / ".venv")
+    token = new_token()
+    entry = write_entry(dead_pid, token=token, existed=DIR)
+    snapshot_of(env, token)
+    heartbeat_stopped(entry, HOUR)
+    (env / "pyvenv.cfg").write_text("the user's later work\n")
+
+    assert settle.orphans() == 1
+
+    assert (env / "pyvenv.cfg").read_text() == "the user's later work\n"
+    snap = f".venvguard-snapshot-{token}-0"
+    assert os.path.isdir(project / snap)
+    assert capsys.readouterr().err == (
+        "venvguard: kept .venv (it was written after the cut-short `uv sync` ended; "
+        f"its snapshot from before the run is {snap} beside it)\n"
+    )
+
+
+def test_a_snapshot_cut_short_while_being_made_is_deleted_not_restored(
+    project, dead_pid, capsys
+):
+    env = make_env(project / ".venv")
+    token = new_token()
+    write_entry(dead_pid, token=token, existed=DIR)
+    (project / f".venvguard-snapshot-{token}-0.partial" / "bin").mkdir(parents=True)
+
+    assert settle.orphans() == 1
+
+    assert sorted(os.listdir(project)) == [".venv", "pyproject.toml"]
+    assert (env / "pyvenv.cfg").exists()
