@@ -143,18 +143,18 @@ def repair(
 
     env, command = record["path"], record["repair"]
     say(f"repairing {show_path(env)}: {command}")
+    kept.forget([env])  # checked below, and recorded again if still broken
     run = [sys.executable, "-m", "venvguard", "exec", "--", *shlex.split(command)]
     status = subprocess.run(run, cwd=record.get("cwd") or os.path.dirname(env)).returncode
-    if status != 0:
-        raise typer.Exit(status)
-    broken = _still_broken(env)
-    if broken:
-        damage = "; ".join(f"{d.name} {d.version} is broken ({d.damage()})" for d in broken)
-        kept.remember(env, reason=f"{kept.BROKEN}{damage}", argv=record["argv"],
-                      repair=command, cwd=record.get("cwd"))
+    damage = kept.broken_now(env)
+    if damage or status != 0:  # a failed repair keeps the record as it was
+        reason = f"{kept.BROKEN}{damage}" if damage else record["reason"]
+        kept.remember(env, reason=reason, argv=record["argv"], repair=command,
+                      cwd=record.get("cwd"))
+    if damage:
         say(f"{show_path(env)} is still broken: {damage}")
-        raise typer.Exit(1)
-    kept.forget([env])  # a repair by pip is not a guarded run, which would have done this
+    if status != 0 or damage:
+        raise typer.Exit(status or 1)
     say(f"{show_path(env)} is whole: every package in it checks out against its RECORD")
 
 
@@ -170,22 +170,6 @@ def _broken_record(path: str | None) -> dict | None:
     around = [r for r in broken if here == os.path.dirname(r["path"])
               or here.startswith(os.path.dirname(r["path"]).rstrip("/") + "/")]
     return max(around, key=lambda r: len(r["path"]), default=None)
-
-
-def _still_broken(env: str) -> list:
-    """Every distribution in the environment, checked against its RECORD."""
-    from venvguard import removal, verify
-
-    try:
-        fd = os.open(env, removal.DIR_FLAGS)
-    except OSError:
-        return []
-    try:
-        report = verify.check(fd, since=0.0)
-        verify.close(report)
-    finally:
-        os.close(fd)
-    return report.broken
 
 
 @app.command()

@@ -135,13 +135,15 @@ class Entry:
 
     def finished(self) -> None:
         """The run finished: delete the entry first (one left behind would be taken
-        for a run cut short), then drop its targets' kept records, which are whole
-        again. Kept records are rare: kept.py is imported only when there are any."""
+        for a run cut short), then drop its targets' kept records, a broken one only
+        once it checks whole again. Kept records are rare: kept.py is imported only
+        when there are any."""
         self.remove()
         if os.path.isdir(kept_dir()):
             from venvguard import kept
 
-            kept.forget([target["path"] for target in self.data["targets"]])
+            kept.finished_on([target["path"] for target in self.data["targets"]],
+                             self.data["argv"])
 
     def release(self) -> None:
         """Let go of the entry without deleting it; it stays for a later settle."""

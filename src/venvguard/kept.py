@@ -89,6 +89,50 @@ def forget(paths: list[str]) -> None:
         write_index()
 
 
+def finished_on(paths: list[str], argv: list[str]) -> None:
+    """A guarded run on these paths finished: drop their records, except a broken
+    environment's that does not check whole yet (a finished `uv sync` does not
+    reinstall a package whose metadata says it is there): that one stays, said."""
+    wanted = set(paths)
+    still = []
+    for file, record in records():
+        if record["path"] not in wanted:
+            continue
+        if (record.get("reason") or "").startswith(BROKEN):
+            damage = broken_now(record["path"])
+            if damage:
+                still.append((record, damage))
+                continue
+        try:
+            os.unlink(file)
+        except OSError:
+            pass
+    for record, damage in still:
+        from venvguard.messages import say, show_command, show_path
+
+        say(f"{show_path(record['path'])} is still broken after "
+            f"`{show_command(argv)}`: {damage}; repair: `{record.get('repair')}`")
+    write_index()
+
+
+def broken_now(path: str) -> str | None:
+    """What is broken in the environment at `path`, checked whole against RECORD;
+    None if nothing (or it cannot be read)."""
+    from venvguard import removal, verify
+
+    try:
+        fd = os.open(path, removal.DIR_FLAGS)
+    except OSError:
+        return None
+    try:
+        report = verify.check(fd, since=0.0)
+        verify.close(report)
+    finally:
+        os.close(fd)
+    broken = report.broken
+    return "; ".join(f"{d.name} {d.version} is broken ({d.damage()})" for d in broken) or None
+
+
 def prune() -> list[dict]:
     """Drop records whose path is gone; return the ones that remain."""
     remaining = []

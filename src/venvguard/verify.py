@@ -8,7 +8,8 @@ RECORD: every file there, with the size RECORD gives. uv links a package's
 `.dist-info` before its files, so an interrupt can leave half a package that its
 metadata calls installed; only such a check finds it. Hashes are not compared:
 an interrupted install leaves files missing or short, not rewritten at the same
-size, and hashing numpy's 30 MB would cost the prompt a tenth of a second.
+size. Measured for numpy's 1 042 files (30 MB): sizes 1.6 ms, sha256 32 ms with
+every file in the page cache, and many times that read from disk.
 
 Leftovers are what the run made that no tool removes: pip's `~`-prefixed stash
 directories at the top of site-packages, and the temporary files uv (`.tmpXXXXXX`)

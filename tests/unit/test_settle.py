@@ -1455,3 +1455,56 @@ def test_a_snapshot_cut_short_while_being_made_is_deleted_not_restored(
 
     assert sorted(os.listdir(project)) == [".venv", "pyproject.toml"]
     assert (env / "pyvenv.cfg").exists()
+
+
+def test_a_finished_run_keeps_the_record_of_an_environment_still_broken_and_says_so(
+    project, supervise, capsys
+):
+    """`uv sync` finishing says "Checked": it does not reinstall a package whose
+    metadata says it is there, so the environment is still broken."""
+    env = make_env(project / ".venv")
+    half_installed(env)
+    kept.remember(str(env), reason="broken: bigpkg 1.0 is broken (7 of 11 files missing)",
+                  argv=["uv", "sync"], repair="uv sync --reinstall-package bigpkg")
+    entry, _held = supervise(existed=DIR)
+
+    entry.finished()
+
+    [record] = kept_records()
+    assert record["repair"] == "uv sync --reinstall-package bigpkg"
+    assert capsys.readouterr().err == (
+        "venvguard: .venv is still broken after `uv sync`: bigpkg 1.0 is broken "
+        "(7 of 11 files missing); repair: `uv sync --reinstall-package bigpkg`\n"
+    )
+
+
+def test_an_interrupted_run_that_left_what_it_touched_whole_says_so(project, supervise, capsys):
+    env = make_env(project / ".venv")
+    entry, held = supervise(existed=DIR)
+    site = env / "lib" / "python3.11" / "site-packages"
+    (site / "six-1.16.0.dist-info").mkdir()
+    (site / "six-1.16.0.dist-info" / "RECORD").write_text("six.py,,2\n")
+    (site / "six.py").write_text("ok")
+
+    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
+
+    assert capsys.readouterr().err == (
+        "venvguard: kept .venv (it existed before); the package the interrupted "
+        "`uv sync` touched is whole\n"
+    )
+    assert kept_records() == []
+
+
+def test_a_repair_that_fails_keeps_the_record_as_it_was(project, supervise):
+    env = make_env(project / ".venv")
+    entry, held = supervise(existed=DIR)
+    half_installed(env)
+    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
+    [record] = kept_records()
+    kept.remember(record["path"], reason=record["reason"], argv=record["argv"],
+                  repair="false", cwd=record["cwd"])
+
+    assert repair_run(project).returncode == 1
+
+    [again] = kept_records()
+    assert (again["reason"], again["repair"]) == (record["reason"], "false")
