@@ -79,6 +79,7 @@ def _uv_early(path: str, names: set[str]) -> bool:
 
 
 def judge(path: str, has_cfg: bool) -> Found:
+    """Whole, half-made or broken, and why (the module's docstring has the rules)."""
     cfg = _read_cfg(path) if has_cfg else {}
     shape = "uv" if "uv" in cfg or not has_cfg else (
         "virtualenv" if "virtualenv" in cfg else "venv")
