@@ -27,6 +27,7 @@ if [[ $- == *i* ]]; then
         uv:sync | uv:add | uv:remove | uv:venv | uv:run | uv:version) return 0 ;;
         virtualenv:*) return 0 ;;
         python*:venv | python*:virtualenv | python*:-mvenv | python*:-mvirtualenv) return 0 ;;
+        python*:pip | python*:-mpip | pip*:install | pip*:uninstall) return 0 ;;
       esac
     done
     return 1
@@ -91,7 +92,7 @@ if [[ $- == *i* ]]; then
     __venvguard_told=''
   }
 
-  for __venvguard_name in uv virtualenv python python3; do
+  for __venvguard_name in uv virtualenv pip pip3 python python3; do
     eval "function $__venvguard_name { __venvguard_run $__venvguard_name \"\$@\"; }"
   done
   unset __venvguard_name

@@ -29,7 +29,7 @@ if status is-interactive
             switch $name:$arg
                 case uv:sync uv:add uv:remove uv:venv uv:run uv:version 'virtualenv:*'
                     return 0
-                case 'python*:venv' 'python*:virtualenv' 'python*:-mvenv' 'python*:-mvirtualenv'
+                case 'python*:venv' 'python*:virtualenv' 'python*:-mvenv' 'python*:-mvirtualenv' 'python*:pip' 'python*:-mpip' 'pip*:install' 'pip*:uninstall'
                     return 0
             end
         end
@@ -91,7 +91,7 @@ if status is-interactive
         end
     end
 
-    __venvguard_wrap uv virtualenv
+    __venvguard_wrap uv virtualenv pip pip3
 
     # The python wrappers come at the first prompt: fish's own first-start work runs
     # `python3 ... &` (its completion generator) from a handler of that event that

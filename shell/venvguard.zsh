@@ -30,6 +30,7 @@ if [[ -o interactive ]]; then
         (uv:sync | uv:add | uv:remove | uv:venv | uv:run | uv:version) return 0 ;;
         (virtualenv:*) return 0 ;;
         (python*:venv | python*:virtualenv | python*:-mvenv | python*:-mvirtualenv) return 0 ;;
+        (python*:pip | python*:-mpip | pip*:install | pip*:uninstall) return 0 ;;
       esac
     done
     return 1
@@ -80,7 +81,7 @@ if [[ -o interactive ]]; then
   () {
     emulate -L zsh
     local name
-    for name in uv virtualenv python python3; do
+    for name in uv virtualenv pip pip3 python python3; do
       eval "function $name { __venvguard_run $name \"\$@\" }"
     done
   }

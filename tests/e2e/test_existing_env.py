@@ -233,3 +233,30 @@ def test_with_snapshots_a_finished_run_keeps_its_work_and_drops_the_snapshot(
     data = os.path.join(site_packages(world), "bigpkg", "data")
     assert sum(len(files) for _top, _dirs, files in os.walk(data)) == FILES
     world.wait_journal_empty()
+
+
+def test_ctrl_c_while_pip_writes_a_new_package_sweeps_the_half_written_package(
+    world, big_wheel, start_shell
+):
+    """pip writes a package's files before its .dist-info: cut short, it leaves a
+    package directory that shadows imports and that nothing will remove."""
+    world.uv("venv")
+    site = site_packages(world)
+    before = sorted(os.listdir(site))
+    sh = start_shell()
+    data = os.path.join(site, "bigpkg", "data")
+
+    sh.type(f"python3 -m pip --python .venv install --no-index '{big_wheel}'")
+    wait_for(lambda: os.path.isdir(data) and sum(len(f) for _t, _d, f in os.walk(data)) > 200,
+             what="pip to write bigpkg's files", timeout=60)
+    sh.sendintr()
+    out = sh.expect_prompt()
+
+    [message] = messages(out)
+    assert re.fullmatch(
+        r"venvguard: kept \.venv \(it existed before\); the interrupted `python3 -m pip "
+        r".*` touched no package; swept 1 leftover: lib/python3\.\d+/site-packages/bigpkg",
+        message), message
+    assert sorted(os.listdir(site)) == before
+    assert sh.status() in (1, 130)  # pip may catch the Ctrl-C, or die of it
+    world.wait_journal_empty()

@@ -39,8 +39,8 @@ def test_the_packaged_snippet_is_the_file_in_shell(shell):
 @pytest.mark.parametrize(
     ("shell", "wrapper_list"),
     [
-        ("bash", "for __venvguard_name in uv virtualenv python python3 python3.11; do"),
-        ("zsh", "for name in uv virtualenv python python3 python3.11; do"),
+        ("bash", "for __venvguard_name in uv virtualenv pip pip3 python python3 python3.11; do"),
+        ("zsh", "for name in uv virtualenv pip pip3 python python3 python3.11; do"),
         ("fish", "__venvguard_wrap python python3 python3.11\n"),
     ],
 )

@@ -73,9 +73,18 @@ def plan(argv: list[str], cwd: str, environ: "os._Environ[str] | dict[str, str]"
         from venvguard.tools import venv
 
         return venv.plan_virtualenv(argv[1:], cwd)
+    if name in ("pip", "pip3") or (name.startswith("pip3.") and name[5:].isdigit()):
+        from venvguard.tools import pip
+
+        return pip.plan_pip(argv[0], argv[1:], cwd, environ)
     if is_python(name):
         from venvguard.tools import venv
 
+        module, rest = venv.module_of(argv[1:])
+        if module == "pip":
+            from venvguard.tools import pip
+
+            return pip.plan_python_m_pip(argv[0], rest, cwd, environ)
         return venv.plan_python(argv[1:], cwd)
     return None
 

@@ -27,7 +27,7 @@ HELP = frozenset({"-h", "--help", "--version"})
 
 def plan_python(args: list[str], cwd: str) -> Plan | None:
     """`python [options] -m venv|virtualenv ARGS`; None for anything else."""
-    module, rest = _module(args)
+    module, rest = module_of(args)
     if module == "venv":
         return _plan_venv(rest, cwd)
     if module == "virtualenv":
@@ -35,7 +35,7 @@ def plan_python(args: list[str], cwd: str) -> Plan | None:
     return None
 
 
-def _module(args: list[str]) -> tuple[str | None, list[str]]:
+def module_of(args: list[str]) -> tuple[str | None, list[str]]:
     """The module named by -m and the arguments after it, reading options as CPython does."""
     i = 0
     while i < len(args):
