@@ -1286,6 +1286,21 @@ def half_installed(env, name="bigpkg", version="1.0", files=10, present=3):
     (site / name / ".tmpAb12Cd").write_text("o")
 
 
+def left_broken(project, supervise, *, repair=None):
+    """An existing .venv an interrupted run left broken, as settle records it; with
+    `repair`, recorded with that repair command instead. (env, its record)"""
+    env = make_env(project / ".venv")
+    entry, held = supervise(existed=DIR)
+    half_installed(env)
+    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
+    [record] = kept_records()
+    if repair is not None:
+        kept.remember(record["path"], reason=record["reason"], argv=record["argv"],
+                      repair=repair, cwd=record["cwd"])
+        record = {**record, "repair": repair}
+    return env, record
+
+
 def test_an_interrupted_run_names_the_package_it_left_broken_with_its_repair(
     project, supervise, capsys
 ):
@@ -1307,10 +1322,7 @@ def test_an_interrupted_run_names_the_package_it_left_broken_with_its_repair(
 
 
 def test_status_lists_a_broken_environment_with_its_repair(project, supervise, capsys):
-    env = make_env(project / ".venv")
-    entry, held = supervise(existed=DIR)
-    half_installed(env)
-    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
+    left_broken(project, supervise)
 
     out = subprocess.run(["venvguard", "status"], capture_output=True, text=True,
                          check=True).stdout
@@ -1348,16 +1360,11 @@ def test_repair_runs_the_recorded_command_from_a_subdirectory_and_forgets_a_whol
 ):
     import shlex
 
-    env = make_env(project / ".venv")
-    entry, held = supervise(existed=DIR)
-    half_installed(env)
-    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
-    [record] = kept_records()
+    env = project / ".venv"
     command = shlex.join([sys.executable, "-c", "import pathlib; [pathlib.Path("
                           f"{str(env / 'lib/python3.11/site-packages/bigpkg')!r}, "
                           "f'f{i}.txt').write_text('ok') for i in range(10)]"])
-    kept.remember(record["path"], reason=record["reason"], argv=record["argv"],
-                  repair=command, cwd=record["cwd"])
+    left_broken(project, supervise, repair=command)
     (project / "src").mkdir()
 
     done = repair_run(project / "src")
@@ -1371,13 +1378,7 @@ def test_repair_runs_the_recorded_command_from_a_subdirectory_and_forgets_a_whol
 
 
 def test_repair_that_leaves_it_broken_says_so_and_keeps_the_record(project, supervise):
-    env = make_env(project / ".venv")
-    entry, held = supervise(existed=DIR)
-    half_installed(env)
-    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
-    [record] = kept_records()
-    kept.remember(record["path"], reason=record["reason"], argv=record["argv"],
-                  repair="true", cwd=record["cwd"])
+    left_broken(project, supervise, repair="true")
 
     done = repair_run(project)
 
@@ -1496,13 +1497,7 @@ def test_an_interrupted_run_that_left_what_it_touched_whole_says_so(project, sup
 
 
 def test_a_repair_that_fails_keeps_the_record_as_it_was(project, supervise):
-    env = make_env(project / ".venv")
-    entry, held = supervise(existed=DIR)
-    half_installed(env)
-    settle.conclude(entry, decision.INTERRUPTED, parents=held, background=False)
-    [record] = kept_records()
-    kept.remember(record["path"], reason=record["reason"], argv=record["argv"],
-                  repair="false", cwd=record["cwd"])
+    _env, record = left_broken(project, supervise, repair="false")
 
     assert repair_run(project).returncode == 1
 

@@ -81,13 +81,14 @@ def env(tmp_path):
 
 @pytest.fixture
 def check(env):
-    """check(since): verify.check on `env`, its descriptors closed afterwards."""
+    """check(since, before=None): verify.check on `env` (with the note taken before
+    the run, if given), its descriptors closed afterwards."""
     reports = []
 
-    def run(since):
+    def run(since, before=None):
         fd = os.open(env, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            report = verify.check(fd, since)
+            report = verify.check(fd, since, before=before)
         finally:
             os.close(fd)
         reports.append(report)
@@ -356,25 +357,6 @@ def test_the_repair_reinstalls_only_the_broken_packages_the_way_of_the_tool(
 # --- what appeared: the note taken before the run -------------------------------------
 
 
-@pytest.fixture
-def check_noted(env):
-    """check_noted(before, since): verify.check with the note taken before the run."""
-    reports = []
-
-    def run(before, since):
-        fd = os.open(env, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            report = verify.check(fd, since, before=before)
-        finally:
-            os.close(fd)
-        reports.append(report)
-        return report
-
-    yield run
-    for report in reports:
-        verify.close(report)
-
-
 def test_the_note_lists_the_top_of_each_site_packages(env):
     write(env / SITE / "six.py")
     write(env / "lib" / "python3.12" / "site-packages" / "attr" / "__init__.py")
@@ -390,34 +372,34 @@ def test_the_note_of_a_linked_environment_is_none(env, tmp_path):
     assert verify.note(str(tmp_path / "link")) is None
 
 
-def test_a_package_that_appeared_without_a_dist_info_is_unclaimed(env, check_noted):
+def test_a_package_that_appeared_without_a_dist_info_is_unclaimed(env, check):
     """pip cut short writing a new package before its .dist-info: it shadows imports."""
     before = verify.note(str(env))
     since = the_run_starts(env.parent)
     write(env / SITE / "halfpkg" / "__init__.py")
 
-    assert names(check_noted(before, since).unclaimed) == [f"{SITE}/halfpkg"]
+    assert names(check(since, before=before).unclaimed) == [f"{SITE}/halfpkg"]
 
 
-def test_a_package_that_was_there_before_is_not_unclaimed(env, check_noted):
+def test_a_package_that_was_there_before_is_not_unclaimed(env, check):
     write(env / SITE / "oldpkg" / "__init__.py")
     before = verify.note(str(env))
     since = the_run_starts(env.parent)
     write(env / SITE / "oldpkg" / "new.py")  # changed during the run, but not new
 
-    assert check_noted(before, since).unclaimed == []
+    assert check(since, before=before).unclaimed == []
 
 
-def test_a_new_package_its_distribution_claims_is_not_unclaimed(env, check_noted):
+def test_a_new_package_its_distribution_claims_is_not_unclaimed(env, check):
     before = verify.note(str(env))
     since = the_run_starts(env.parent)
     install(env, "newpkg", "1", {"newpkg/__init__.py": ""})
 
-    assert check_noted(before, since).unclaimed == []
+    assert check(since, before=before).unclaimed == []
 
 
 @pytest.mark.parametrize("name", ["__pycache__", "not-a-package", "mod.py"])
-def test_what_appeared_but_is_no_package_directory_is_not_unclaimed(env, check_noted, name):
+def test_what_appeared_but_is_no_package_directory_is_not_unclaimed(env, check, name):
     before = verify.note(str(env))
     since = the_run_starts(env.parent)
     if name.endswith(".py"):
@@ -425,7 +407,7 @@ def test_what_appeared_but_is_no_package_directory_is_not_unclaimed(env, check_n
     else:
         write(env / SITE / name / "x.pyc")
 
-    assert check_noted(before, since).unclaimed == []
+    assert check(since, before=before).unclaimed == []
 
 
 def test_without_a_note_nothing_is_taken_for_appeared(env, check):
@@ -436,12 +418,12 @@ def test_without_a_note_nothing_is_taken_for_appeared(env, check):
     assert check(since).unclaimed == []
 
 
-def test_the_sweep_removes_an_unclaimed_package_only_when_asked(env, check_noted):
+def test_the_sweep_removes_an_unclaimed_package_only_when_asked(env, check):
     before = verify.note(str(env))
     since = the_run_starts(env.parent)
     write(env / SITE / "halfpkg" / "__init__.py")
 
-    assert verify.sweep(check_noted(before, since), unclaimed=False) == []
+    assert verify.sweep(check(since, before=before), unclaimed=False) == []
     assert (env / SITE / "halfpkg").is_dir()
-    assert verify.sweep(check_noted(before, since)) == [f"{SITE}/halfpkg"]
+    assert verify.sweep(check(since, before=before)) == [f"{SITE}/halfpkg"]
     assert not (env / SITE / "halfpkg").exists()
