@@ -83,7 +83,7 @@ def status():
     for record in records:
         repair = record.get("repair") or show_command(record.get("argv") or ["?"], limit=200)
         command, reason = show_command(record.get("argv") or ["?"]), record.get("reason") or ""
-        if reason.startswith(kept.BROKEN):
+        if kept.is_broken(record):
             what = f"broken   {show_path(record['path'])}: {reason[len(kept.BROKEN):]}"
         else:
             what = f"kept     {show_path(record['path'])}: may be incomplete"
@@ -162,7 +162,7 @@ def _broken_record(path: str | None) -> dict | None:
     """The broken record for `path`, or (none given) for an environment in the
     current directory or the nearest one above it."""
     broken = [r for r in kept.prune()
-              if (r.get("reason") or "").startswith(kept.BROKEN) and r.get("repair")]
+              if kept.is_broken(r) and r.get("repair")]
     if path is not None:
         wanted = journal.clean_path(os.path.abspath(path))
         return next((r for r in broken if r["path"] == wanted), None)

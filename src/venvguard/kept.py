@@ -98,7 +98,7 @@ def finished_on(paths: list[str], argv: list[str]) -> None:
     for file, record in records():
         if record["path"] not in wanted:
             continue
-        if (record.get("reason") or "").startswith(BROKEN):
+        if is_broken(record):
             damage = broken_now(record["path"])
             if damage:
                 still.append((record, damage))
@@ -113,6 +113,11 @@ def finished_on(paths: list[str], argv: list[str]) -> None:
         say(f"{show_path(record['path'])} is still broken after "
             f"`{show_command(argv)}`: {damage}; repair: `{record.get('repair')}`")
     write_index()
+
+
+def is_broken(record: dict) -> bool:
+    """Is this the record of an environment found broken (not one merely kept)?"""
+    return (record.get("reason") or "").startswith(BROKEN)
 
 
 def broken_now(path: str) -> str | None:
@@ -130,7 +135,7 @@ def broken_now(path: str) -> str | None:
     finally:
         os.close(fd)
     broken = report.broken
-    return "; ".join(f"{d.name} {d.version} is broken ({d.damage()})" for d in broken) or None
+    return verify.damage(broken) or None
 
 
 def prune() -> list[dict]:
@@ -160,7 +165,7 @@ def write_index(current: list[dict] | None = None) -> None:
     lines = []
     for record in current:
         reason, path = record.get("reason") or "", record["path"]
-        if reason.startswith(BROKEN) and not any(c in path for c in "\t\n\r"):
+        if is_broken(record) and not any(c in path for c in "\t\n\r"):
             text = printable(f"{os.path.basename(path)} here: {reason[len(BROKEN):]}; "
                              "`venvguard repair` repairs it")
             lines.append(f"{os.path.dirname(path)}\t{text}\n")

@@ -241,7 +241,7 @@ def _existing(data: dict, target: dict, fd: int, verdict: decision.Verdict, show
     if broken:
         repair = tools.reinstall(data["argv"], target["shape"], shown,
                                  [(d.name, d.version) for d in broken])
-        damage = "; ".join(f"{d.name} {d.version} is broken ({d.damage()})" for d in broken)
+        damage = verify.damage(broken)
         text += f": {damage}; repair: `{repair}`"
         kept.remember(target["path"], reason=f"{kept.BROKEN}{damage}", argv=data["argv"],
                       repair=repair, cwd=data["cwd"])

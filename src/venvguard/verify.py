@@ -79,6 +79,12 @@ class Report:
         return [d for d in self.dists if not d.whole]
 
 
+def damage(broken: list[Dist]) -> str:
+    """What is broken, for a message and a kept record: `numpy 2.4.6 is broken (551 of
+    1042 files missing); ...`."""
+    return "; ".join(f"{d.name} {d.version} is broken ({d.damage()})" for d in broken)
+
+
 def parse_record(text: str) -> list[tuple[str, int | None]]:
     """(path, size) for each row of a RECORD (CSV: path, hash, size); size None where
     RECORD gives none (RECORD itself, .pyc files)."""
