@@ -25,11 +25,34 @@ if status is-interactive
     # the supervisor reads the arguments exactly and execs the tool when it cannot.
     function __venvguard_guarded
         set -l name $argv[1]
+        # tox and nox: every run but the ones that only print
+        switch $name:$argv[2]
+            case tox:-h tox:--help tox:--version tox:l tox:list tox:c tox:config
+                return 1
+            case nox:-h nox:--help nox:--version nox:-l nox:--list nox:--list-sessions
+                return 1
+            case 'tox:*' 'nox:*' 'virtualenv:*'
+                return 0
+        end
         for arg in $argv[2..-1]
             switch $name:$arg
-                case uv:sync uv:add uv:remove uv:venv uv:run uv:version 'virtualenv:*'
+                case uv:sync uv:add uv:remove uv:venv uv:run uv:version
                     return 0
-                case 'python*:venv' 'python*:virtualenv' 'python*:-mvenv' 'python*:-mvirtualenv' 'python*:pip' 'python*:-mpip' 'pip*:install' 'pip*:uninstall'
+                case uv:install uv:uninstall uv:upgrade # uv pip, uv tool, uv python
+                    return 0
+                case 'python*:venv' 'python*:virtualenv' 'python*:-mvenv' 'python*:-mvirtualenv' 'python*:pip' 'python*:-mpip'
+                    return 0
+                case pip:install pip3:install 'pip3.*:install' pip:uninstall pip3:uninstall 'pip3.*:uninstall'
+                    return 0
+                case poetry:install poetry:sync poetry:add poetry:remove poetry:update poetry:lock poetry:use poetry:run poetry:shell
+                    return 0
+                case pdm:install pdm:sync pdm:add pdm:remove pdm:update pdm:lock pdm:create pdm:use pdm:run
+                    return 0
+                case hatch:create hatch:run hatch:shell hatch:test
+                    return 0
+                case pipenv:install pipenv:sync pipenv:update pipenv:upgrade pipenv:lock pipenv:uninstall pipenv:run pipenv:shell
+                    return 0
+                case pixi:install pixi:add pixi:update pixi:run pixi:shell
                     return 0
             end
         end
@@ -91,7 +114,7 @@ if status is-interactive
         end
     end
 
-    __venvguard_wrap uv virtualenv pip pip3
+    __venvguard_wrap uv virtualenv pip pip3 poetry pdm hatch pipenv tox nox pixi
 
     # The python wrappers come at the first prompt: fish's own first-start work runs
     # `python3 ... &` (its completion generator) from a handler of that event that

@@ -25,12 +25,27 @@ if [[ -o interactive ]]; then
     emulate -L zsh
     local name=$1 arg
     shift
+    case $name:${1-} in # tox and nox: every run but the ones that only print
+      (tox:-h | tox:--help | tox:--version | tox:l | tox:list | tox:c | tox:config) return 1 ;;
+      (nox:-h | nox:--help | nox:--version | nox:-l | nox:--list | nox:--list-sessions) return 1 ;;
+      (tox:* | nox:* | virtualenv:*) return 0 ;;
+    esac
     for arg in "$@"; do
       case $name:$arg in
         (uv:sync | uv:add | uv:remove | uv:venv | uv:run | uv:version) return 0 ;;
-        (virtualenv:*) return 0 ;;
+        (uv:install | uv:uninstall | uv:upgrade) return 0 ;; # uv pip, uv tool, uv python
         (python*:venv | python*:virtualenv | python*:-mvenv | python*:-mvirtualenv) return 0 ;;
-        (python*:pip | python*:-mpip | pip*:install | pip*:uninstall) return 0 ;;
+        (python*:pip | python*:-mpip) return 0 ;;
+        (pip:install | pip3:install | pip3.*:install) return 0 ;;
+        (pip:uninstall | pip3:uninstall | pip3.*:uninstall) return 0 ;;
+        (poetry:install | poetry:sync | poetry:add | poetry:remove | poetry:update) return 0 ;;
+        (poetry:lock | poetry:use | poetry:run | poetry:shell) return 0 ;;
+        (pdm:install | pdm:sync | pdm:add | pdm:remove | pdm:update | pdm:lock) return 0 ;;
+        (pdm:create | pdm:use | pdm:run) return 0 ;;
+        (hatch:create | hatch:run | hatch:shell | hatch:test) return 0 ;;
+        (pipenv:install | pipenv:sync | pipenv:update | pipenv:upgrade | pipenv:lock) return 0 ;;
+        (pipenv:uninstall | pipenv:run | pipenv:shell) return 0 ;;
+        (pixi:install | pixi:add | pixi:update | pixi:run | pixi:shell) return 0 ;;
       esac
     done
     return 1
@@ -81,7 +96,7 @@ if [[ -o interactive ]]; then
   () {
     emulate -L zsh
     local name
-    for name in uv virtualenv pip pip3 python python3; do
+    for name in uv virtualenv pip pip3 poetry pdm hatch pipenv tox nox pixi python python3; do
       eval "function $name { __venvguard_run $name \"\$@\" }"
     done
   }

@@ -3,9 +3,10 @@ at every shell start, so it reads a file and prints it, and imports nothing else
 
 The snippets are real files (shell/venvguard.bash, .zsh, .fish) beside this module.
 The one thing filled in here is the list of python3.N interpreters on PATH, which
-get a wrapper each like python and python3. With --cache, the snippet is written
-to $XDG_CACHE_HOME/venvguard/init.SHELL behind a header (shell/cache.SHELL) that
-rewrites it when it goes stale, and the rc line that sources it is printed:
+get a wrapper each like python and python3, as does the pip3.N beside each. With
+--cache, the snippet is written to $XDG_CACHE_HOME/venvguard/init.SHELL behind a
+header (shell/cache.SHELL) that rewrites it when it goes stale, and the rc line
+that sources it is printed:
 shell start-up then starts no process at all.
 """
 
@@ -55,8 +56,11 @@ def _read(name: str) -> str:
 
 
 def snippet(shell: str, pythons: list[str]) -> str:
+    """The snippet, wrapping each python3.N and its pip3.N (a virtual environment's
+    bin/ has both)."""
     text = _read(f"venvguard.{shell}")
-    return text.replace(WRAPPED, WRAPPED + "".join(" " + p for p in pythons), 1)
+    names = [*pythons, *(f"pip{p[6:]}" for p in pythons)]
+    return text.replace(WRAPPED, WRAPPED + "".join(" " + n for n in names), 1)
 
 
 def cache_dir(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:

@@ -80,6 +80,26 @@ def console_script(name: str) -> str | None:
     return None
 
 
+# Where tests/install_tools.py puts poetry, pdm, hatch, pipenv, tox and nox.
+TOOLS_BIN = os.path.join(os.path.dirname(HERE), ".tools", "bin")
+
+
+def environment_tool(name: str) -> str | None:
+    """An environment tool (poetry, pdm, ...): tests/.tools' own, else one on PATH."""
+    candidate = os.path.join(TOOLS_BIN, name)
+    if os.access(candidate, os.X_OK):
+        return candidate
+    found = shutil.which(name)
+    return found if found and "/shims/" not in found else None
+
+
+def require_tool(name: str) -> str:
+    """The path of an environment tool, or skip (fail under CI) naming the fix."""
+    found = environment_tool(name)
+    require(found, f"{name} (python3 tests/install_tools.py)")
+    return found
+
+
 def uv_binary() -> str | None:
     try:
         import uv
@@ -183,6 +203,14 @@ DROPPED_VARIABLES = frozenset(
 )
 
 
+# The settings of the tools under test that the suite's own environment must not lend
+# to the shells.
+TOOL_VARIABLES = (
+    "UV_", "VENVGUARD_", "VIRTUALENV_", "XDG_", "CONDA_", "PYENV", "POETRY_", "PDM_",
+    "HATCH_", "PIPENV_", "WORKON_HOME", "TOX_", "NOX_", "PIP_", "PIXI_", "MAMBA_",
+)
+
+
 class World:
     def __init__(self, root: str) -> None:
         self.root = root
@@ -198,6 +226,7 @@ class World:
         self.venv = os.path.join(self.project, ".venv")
         self.ready = os.path.join(root, "slowpkg-ready")
         self.python = os.path.realpath(sys.executable)
+        self.extra_env: dict[str, str] = {}  # a test's own variables, for every shell
         for d in (self.home, self.vg_bin, self.tools_bin, self.work, self.tmp):
             os.makedirs(d)
         shutil.copytree(os.path.join(FIXTURES, "project"), self.project)
@@ -209,6 +238,10 @@ class World:
         os.symlink(self.python, os.path.join(self.tools_bin, "python3"))
         os.symlink(virtualenv, os.path.join(self.tools_bin, "virtualenv"))
 
+    def add_tool(self, name: str, path: str) -> None:
+        """Put one more real tool (poetry, pdm, ...) on the shells' PATH."""
+        os.symlink(path, os.path.join(self.tools_bin, name))
+
     @property
     def path_without_venvguard(self) -> str:
         return os.pathsep.join([self.tools_bin, "/usr/bin", "/bin"])
@@ -217,7 +250,7 @@ class World:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("UV_", "VENVGUARD_", "VIRTUALENV_", "XDG_", "CONDA_", "PYENV"))
+            if not k.startswith(TOOL_VARIABLES)
             and k not in DROPPED_VARIABLES
         }
         env.update(
@@ -238,6 +271,7 @@ class World:
             SLOWPKG_SLEEP=str(sleep),
             VG_E2E_WORLD=self.root,
         )
+        env.update(self.extra_env)
         return env
 
     def uv(self, *args: str) -> None:

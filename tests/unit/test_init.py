@@ -39,18 +39,18 @@ def test_the_packaged_snippet_is_the_file_in_shell(shell):
 @pytest.mark.parametrize(
     ("shell", "wrapper_list"),
     [
-        ("bash", "for __venvguard_name in uv virtualenv pip pip3 python python3 python3.11; do"),
-        ("zsh", "for name in uv virtualenv pip pip3 python python3 python3.11; do"),
-        ("fish", "__venvguard_wrap python python3 python3.11\n"),
+        ("bash", " python python3 python3.11 pip3.11; do"),
+        ("zsh", " python python3 python3.11 pip3.11; do"),
+        ("fish", "__venvguard_wrap python python3 python3.11 pip3.11\n"),
     ],
 )
-def test_the_snippet_wraps_the_python_versions_it_is_given(shell, wrapper_list):
+def test_the_snippet_wraps_the_python_versions_it_is_given_and_their_pips(shell, wrapper_list):
     assert wrapper_list in init.snippet(shell, ["python3.11"])
 
 
 def test_the_snippet_wraps_several_versions_in_the_order_given():
     text = init.snippet("bash", ["python3.9", "python3.12"])
-    assert " python python3 python3.9 python3.12;" in text
+    assert " python python3 python3.9 python3.12 pip3.9 pip3.12;" in text
 
 
 def test_python_versions_finds_every_python3_n_once_in_version_order(tmp_path):
@@ -132,6 +132,6 @@ def test_venvguard_init_prints_the_file_with_the_pythons_on_path_added(tmp_path,
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     expected = snippet_file(shell).replace(
-        " python python3", " python python3 python3.11 python3.13", 1
+        " python python3", " python python3 python3.11 python3.13 pip3.11 pip3.13", 1
     )
     assert result.stdout == expected

@@ -1,8 +1,10 @@
 """Which environments a command line can create or change, one module per tool family.
 
-Each module's `plan(args, cwd, environ)` follows its tool's own rules and
-settings, and returns a Plan, or None when the invocation is not guarded (then
-the supervisor simply execs the tool).
+Each module's `plan(program, args, cwd, environ)` follows its tool's own rules
+and settings, and returns a Plan, or None when the invocation is not guarded (then
+the supervisor simply execs the tool). A module may also offer
+`reinstall(argv, env, dists)`: the command that repairs those distributions in an
+environment it keeps, in that tool's own way.
 """
 
 import os
@@ -53,6 +55,19 @@ class Recorder:
         return value
 
 
+# Program name -> the module of its family (venvguard.tools.<module>).
+FAMILIES = {
+    "poetry": "poetry", "pdm": "pdm", "hatch": "hatch", "pipenv": "pipenv",
+    "tox": "tox", "nox": "nox", "pixi": "pixi",
+    "conda": "conda", "mamba": "conda", "micromamba": "conda",
+}
+
+
+def family(name: str):
+    """The module for a program name of FAMILIES, imported only when asked for."""
+    return __import__(f"venvguard.tools.{FAMILIES[name]}", fromlist=["plan"])
+
+
 def is_python(name: str) -> bool:
     """python, python3 and python3.N: the names the snippets wrap."""
     return name in ("python", "python3") or (
@@ -65,6 +80,8 @@ def plan(argv: list[str], cwd: str, environ: "os._Environ[str] | dict[str, str]"
     if not argv:
         return None
     name = os.path.basename(argv[0])
+    if name in FAMILIES:
+        return family(name).plan(argv[0], argv[1:], cwd, environ)
     if name == "uv":
         from venvguard.tools import uv
 
@@ -111,7 +128,13 @@ def reinstall(argv: list[str], shape: str, env: str, dists: list[tuple[str, str]
     else the environment's pip."""
     from shlex import quote
 
-    if os.path.basename(argv[0]) == "uv":
+    name = os.path.basename(argv[0])
+    if name in FAMILIES:
+        own = getattr(family(name), "reinstall", None)
+        command = own(argv, env, dists) if own else None
+        if command:
+            return command
+    if name == "uv":
         from venvguard.tools import uv
 
         if uv.parse(argv[1:]).command != "venv":

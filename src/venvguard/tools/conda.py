@@ -1,0 +1,5 @@
+"""conda: not guarded yet (stub)."""
+
+
+def plan(program, args, cwd, environ):
+    return None

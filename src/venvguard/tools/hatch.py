@@ -1,0 +1,5 @@
+"""hatch: not guarded yet (stub)."""
+
+
+def plan(program, args, cwd, environ):
+    return None

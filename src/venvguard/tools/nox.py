@@ -1,0 +1,5 @@
+"""nox: not guarded yet (stub)."""
+
+
+def plan(program, args, cwd, environ):
+    return None

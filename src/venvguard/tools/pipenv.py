@@ -1,0 +1,5 @@
+"""pipenv: not guarded yet (stub)."""
+
+
+def plan(program, args, cwd, environ):
+    return None

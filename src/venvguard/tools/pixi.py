@@ -1,0 +1,5 @@
+"""pixi: not guarded yet (stub)."""
+
+
+def plan(program, args, cwd, environ):
+    return None
