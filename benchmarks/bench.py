@@ -28,8 +28,9 @@ Promises checked (--check exits 1 if one is broken, 2 if the set-up failed):
   3. a guarded no-op `uv sync` (tests/fixtures/project) <= 1.0 bare start added by
      `venvguard exec`, and one added program (venvguard; its watchdog is a fork
      without exec); the unguarded exec path (`exec -- uv --version`) likewise
-  4. unguarded calls through the wrapper (`uv --version`, `uv pip list`) add no
-     process: only uv runs, as with `command uv`
+  4. unguarded calls through the wrapper (`uv --version`, `uv pip list`, and where
+     installed `pip list`, `poetry show`, `tox --version`) add no process: only the
+     tool runs, as with `command TOOL`
   5. the prompt hook with nothing pending starts no process and costs < 100 µs a call
   6. typer, click, rich, pydantic, shellingham are never imported on the hot paths
      (init, exec of a guarded and of an unguarded command, _settle)
@@ -237,6 +238,17 @@ class Sandbox:
         self.bin = self.mkdir("bin")
         os.symlink(venvguard, os.path.join(self.bin, "venvguard"))
         os.symlink(uv, os.path.join(self.bin, "uv"))
+        # Other wrapped tools for the unguarded-call promise: the floor's own pip, and
+        # poetry and tox where installed (tests/install_tools.py puts them in tests/.tools).
+        self.tools = {"pip": os.path.join(os.path.dirname(venvguard), "pip")}
+        for name in ("poetry", "tox"):
+            found = os.path.join(REPO, "tests", ".tools", "bin", name)
+            found = found if os.access(found, os.X_OK) else real_program(name)
+            if found:
+                self.tools[name] = found
+        for name, path in self.tools.items():
+            os.symlink(path, os.path.join(self.bin, name))
+        self.elsewhere = self.mkdir("elsewhere")  # no project: poetry makes no env there
         self.marks = self.mkdir("marks")
         self.project = os.path.join(root, "project")
         self.state_empty = os.path.join(root, "state-empty")  # never created
@@ -277,6 +289,7 @@ class Sandbox:
             UV_PYTHON_DOWNLOADS="never",
             UV_NO_PROGRESS="1",
             NO_COLOR="1",
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
         )
         return env
 
@@ -507,6 +520,19 @@ def q(s: str) -> str:
     return shlex.quote(s)
 
 
+# Unguarded calls of the other wrapped tools, traced in a directory with no project.
+TOOL_CALLS = {"pip": "pip list", "poetry": "poetry show", "tox": "tox --version"}
+
+
+def tool_calls(sb: "Sandbox") -> list[tuple[str, str]]:
+    """(marker, command) of each installed tool's unguarded call, wrapped and not."""
+    out = []
+    for name in sb.tools:
+        call = TOOL_CALLS[name]
+        out += [(f"wrapped-{name}", call), (f"command-{name}", f"command {call}")]
+    return out
+
+
 # Calls traced inside one shell with the init line: (marker, command, cwd is project).
 TRACED_CALLS = (
     ("wrapped-version", "uv --version"),
@@ -539,6 +565,9 @@ def strace_script(shell: str, sb: Sandbox, calls: int) -> str:
         lines += [setvar.format(q(state)), mark(name, "start"), loop, mark(name, "end")]
     lines += [setvar.format(q(sb.state_run)), f"cd {q(sb.project)}"]
     for name, command in TRACED_CALLS:
+        lines += [mark(name, "start"), f"{command} >/dev/null 2>&1", mark(name, "end")]
+    lines.append(f"cd {q(sb.elsewhere)}")
+    for name, command in tool_calls(sb):
         lines += [mark(name, "start"), f"{command} >/dev/null 2>&1", mark(name, "end")]
     return "\n".join(lines) + "\n"
 
@@ -1093,7 +1122,7 @@ def in_shell(opts, sb: Sandbox, shells: list[str], report: Report, strace: str |
                 sb.shell_env(s, "init"),
                 os.path.join(sb.root, f"strace-{s}.txt"),
             )
-            names = ["hook-empty", "hook-live"] + [n for n, _ in TRACED_CALLS]
+            names = ["hook-empty", "hook-live"] + [n for n, _ in [*TRACED_CALLS, *tool_calls(sb)]]
             counts[s] = {n: count(region(events, sb.marks, n)) for n in names}
         print(f"  {'shell':<6} {'what':<46} {'processes':>9} {'execve':>7}  programs run")
         rows = [
@@ -1101,7 +1130,8 @@ def in_shell(opts, sb: Sandbox, shells: list[str], report: Report, strace: str |
             ("hook-live", f"__venvguard_hook x{calls}, one live run journalled"),
         ]
         rows += [
-            (n, c + ("  (wrapper)" if n.startswith("wrapped") else "")) for n, c in TRACED_CALLS
+            (n, c + ("  (wrapper)" if n.startswith("wrapped") else ""))
+            for n, c in [*TRACED_CALLS, *tool_calls(sb)]
         ]
         for s, by in counts.items():
             for key, what in rows:
@@ -1110,7 +1140,7 @@ def in_shell(opts, sb: Sandbox, shells: list[str], report: Report, strace: str |
                 print(f"  {s:<6} {what:<46} {c['procs']:>9} {len(c['execs']):>7}  {progs}")
     hook_costs = hook_timing(opts, sb, shells)
     for s in shells:
-        process_promises(s, counts.get(s), calls, report)
+        process_promises(s, counts.get(s), calls, report, sb)
         worst = max(hook_costs[s]["hook-empty"], hook_costs[s]["hook-live"])
         report.promise(
             5,
@@ -1121,7 +1151,11 @@ def in_shell(opts, sb: Sandbox, shells: list[str], report: Report, strace: str |
         )
 
 
-def process_promises(s: str, by: dict | None, calls: int, report: Report) -> None:
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}es"
+
+
+def process_promises(s: str, by: dict | None, calls: int, report: Report, sb: Sandbox) -> None:
     """Promises 3 to 5 on processes: the wrapper's and the hook's, from one shell's
     strace counts."""
     if by is None:
@@ -1148,6 +1182,20 @@ def process_promises(s: str, by: dict | None, calls: int, report: Report) -> Non
         "uv only, as `command uv`",
         ok,
     )
+    for name in ("pip", "poetry", "tox"):
+        if name not in sb.tools:
+            report.promise(4, f"{s}: unguarded `{TOOL_CALLS[name]}` adds no process",
+                           f"{name} is not installed (python3 tests/install_tools.py)", "-", None)
+            continue
+        w, c = by[f"wrapped-{name}"], by[f"command-{name}"]
+        report.promise(
+            4,
+            f"{s}: unguarded `{TOOL_CALLS[name]}` adds no process",
+            f"{' '.join(w['execs']) or '-'} ({plural(w['procs'], 'process')})",
+            f"as `command {name}`: {' '.join(c['execs']) or '-'} ({c['procs']})",
+            "venvguard" not in w["execs"] and w["execs"] == c["execs"]
+            and w["procs"] == c["procs"],
+        )
     w, c = by["wrapped-sync"], by["command-sync"]
     added = list(w["execs"])
     for p in c["execs"]:
