@@ -18,6 +18,7 @@ from venvguard.messages import say, show_command, show_path
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: no `<bool>` after flags, and no rich to import
     help="Ctrl-C during uv sync or python -m venv leaves no half-made environment behind.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -55,11 +56,11 @@ EXEC_HELP = (
 )
 
 
-@app.command(
-    "exec",
-    help=EXEC_HELP,
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)
+EXEC_SETTINGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+EXEC_USAGE = "-- COMMAND [ARGS]..."
+
+
+@app.command("exec", help=EXEC_HELP, context_settings=EXEC_SETTINGS, options_metavar=EXEC_USAGE)
 def exec_(ctx: typer.Context):
     from venvguard import supervisor
 
@@ -67,9 +68,7 @@ def exec_(ctx: typer.Context):
 
 
 app.command(
-    "run",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    help="The same as exec.",
+    "run", help="The same as exec.", context_settings=EXEC_SETTINGS, options_metavar=EXEC_USAGE
 )(exec_)
 
 

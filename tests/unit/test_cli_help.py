@@ -1,0 +1,33 @@
+"""The help venvguard prints: plain text that reads well."""
+
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS = ("init", "exec", "run", "status", "repair", "scan", "clean", "doctor")
+
+
+def help_of(*args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "venvguard", *args, "--help"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("command", ("", *COMMANDS))
+def test_help_shows_no_type_names_after_flags(command):
+    text = help_of(*filter(None, [command]))
+    assert "<bool>" not in text
+    assert "BOOLEAN" not in text
+
+
+@pytest.mark.parametrize("command", ["exec", "run"])
+def test_exec_usage_shows_the_command_after_a_double_dash(command):
+    assert help_of(command).startswith(f"Usage: venvguard {command} -- COMMAND [ARGS]...\n")
+
+
+def test_help_lists_every_command():
+    text = help_of()
+    for command in COMMANDS:
+        assert f"\n  {command} " in text
