@@ -2,7 +2,8 @@
 
 `init` runs at every shell start, `exec` at every guarded call and `_settle` from
 the prompt hook: they are dispatched here with the standard library alone.
-`status`, `clean`, `doctor`, `--help` and `--version` go to the typer CLI.
+`--version` is answered here too; `status`, `clean`, `doctor` and `--help` go to
+the typer CLI.
 """
 
 import sys
@@ -28,6 +29,11 @@ def main() -> None:
         from venvguard import init
 
         leave(init.main(args[1:]))
+    elif args in (["--version"], ["-V"]):  # scripts ask for it: no typer for one line
+        from venvguard import __version__
+
+        sys.stdout.write(f"venvguard {__version__}\n")
+        leave(0)
     elif command == "_settle":  # the prompt hook: one line at most, whatever happens
         from venvguard import settle
         from venvguard.messages import say

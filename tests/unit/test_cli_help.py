@@ -31,3 +31,14 @@ def test_help_lists_every_command():
     text = help_of()
     for command in COMMANDS:
         assert f"\n  {command} " in text
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_prints_one_line_without_importing_typer(flag):
+    from venvguard import __version__
+
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "venvguard", flag],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    assert result.stdout == f"venvguard {__version__}\n"
+    assert " typer" not in result.stderr and " click" not in result.stderr
