@@ -73,46 +73,81 @@ app.command(
 
 
 @app.command()
-def status():
-    """List runs that are under way or were cut short, and environments kept incomplete."""
-    entries = journal.listing()
-    for path in entries:
-        typer.echo(_describe_entry(path))
-    records = kept.prune()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object, for scripts."),
+):
+    """List runs that are under way or were cut short, and environments kept incomplete.
+
+    Example: venvguard status --json | jq '.kept[] | select(.state == "broken") | .path'
+    """
+    runs = [_entry_state(path) for path in journal.listing()]
+    records = [_record_state(record) for record in kept.prune()]
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"runs": runs, "kept": records}, indent=2))
+        return
+    for run in runs:
+        typer.echo(_describe_run(run))
     for record in records:
-        repair = record.get("repair") or show_command(record.get("argv") or ["?"], limit=200)
-        command, reason = show_command(record.get("argv") or ["?"]), record.get("reason") or ""
-        if kept.is_broken(record):
-            what = f"broken   {show_path(record['path'])}: {reason[len(kept.BROKEN):]}"
+        command = show_command(record["argv"] or ["?"])
+        repair = record["repair"] or show_command(record["argv"] or ["?"], limit=200)
+        if record["state"] == "broken":
+            what = f"broken   {show_path(record['path'])}: {record['reason']}"
         else:
             what = f"kept     {show_path(record['path'])}: may be incomplete"
-        typer.echo(f"{what} after `{command}` ({_ago(record.get('when'))}); repair: {repair}")
-    if not entries and not records:
+        typer.echo(f"{what} after `{command}` ({_ago(record['when'])}); repair: {repair}")
+    if not runs and not records:
         typer.echo("nothing under way, nothing cut short, no environment kept incomplete")
 
 
-def _describe_entry(path: str) -> str:
+def _record_state(record: dict) -> dict:
+    """A kept record as `status` shows it: broken (checked, with what is wrong) or
+    incomplete (kept unchecked)."""
+    broken = kept.is_broken(record)
+    reason = record.get("reason") or ""
+    return {
+        "path": record["path"],
+        "state": "broken" if broken else "incomplete",
+        "reason": reason[len(kept.BROKEN):] if broken else reason,
+        "argv": record.get("argv") or [],
+        "repair": record.get("repair"),
+        "cwd": record.get("cwd"),
+        "when": record.get("when"),
+    }
+
+
+def _entry_state(path: str) -> dict:
+    """One journal entry: running (its supervisor holds it), cut short (nobody does),
+    elsewhere (another host's), or unreadable."""
     try:
         held = journal.claim(path)
+        if held is None:
+            data, state = journal.read(path), "running"
+        else:
+            data = held.data
+            held.release()
+            state = "cut-short" if data["host"] == os.uname().nodename else "elsewhere"
     except journal.JournalError as e:
-        return f"broken   {show_path(path)}: {e}"
-    if held is None:
-        try:
-            data = journal.read(path)
-        except journal.JournalError as e:
-            return f"broken   {show_path(path)}: {e}"
-        state = "running "
-    else:
-        data = held.data
-        held.release()
-        state = "cut short" if data["host"] == os.uname().nodename else "elsewhere"
+        return {"entry": path, "state": "unreadable", "error": str(e)}
+    return {
+        "entry": path, "state": state, "argv": data["argv"], "cwd": data["cwd"],
+        "started": data.get("started"),
+        "targets": [{"path": t["path"], "existed": t["existed"] != "absent"}
+                    for t in data["targets"]],
+    }
+
+
+def _describe_run(run: dict) -> str:
+    if run["state"] == "unreadable":
+        return f"broken   {show_path(run['entry'])}: {run['error']}"
+    label = {"running": "running ", "cut-short": "cut short"}.get(run["state"], run["state"])
     targets = ", ".join(
-        f"{show_path(t['path'])} ({'existed' if t['existed'] != 'absent' else 'new'})"
-        for t in data["targets"]
+        f"{show_path(t['path'])} ({'existed' if t['existed'] else 'new'})" for t in run["targets"]
     )
     return (
-        f"{state} `{show_command(data['argv'])}` in {show_path(data['cwd'])} "
-        f"({_ago(data.get('started'))}): {targets}"
+        f"{label} `{show_command(run['argv'])}` in {show_path(run['cwd'])} "
+        f"({_ago(run['started'])}): {targets}"
     )
 
 
@@ -264,7 +299,8 @@ def doctor():
     line(_writable(state), f"state directory {show_path(state)} is writable")
     line(os.path.isdir("/proc"), "/proc is there (tools die with a killed supervisor)")
     line(os.environ.get("VENVGUARD_DISABLE") != "1", "VENVGUARD_DISABLE is not set to 1")
-    for tool in ("uv", "python3", "virtualenv"):
+    for tool in ("uv", "python3", "virtualenv", "pip", "poetry", "pdm", "hatch", "pipenv",
+                 "tox", "nox"):
         where = shutil.which(tool)
         typer.echo(f"{'ok  ' if where else 'info'}  {tool}: {where or 'not on PATH'}")
     for shell, rc in _rc_files().items():

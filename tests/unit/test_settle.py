@@ -1333,6 +1333,24 @@ def test_status_lists_a_broken_environment_with_its_repair(project, supervise, c
     assert out.endswith("repair: uv sync --reinstall-package bigpkg\n")
 
 
+def test_status_json_gives_a_broken_environment_with_its_repair(project, supervise):
+    import json
+
+    left_broken(project, supervise)
+
+    out = subprocess.run(["venvguard", "status", "--json"], capture_output=True, text=True,
+                         check=True).stdout
+
+    data = json.loads(out)
+    assert data["runs"] == []
+    [record] = data["kept"]
+    assert record["path"] == str(project / ".venv")
+    assert record["state"] == "broken"
+    assert record["reason"] == "bigpkg 1.0 is broken (7 of 11 files missing)"
+    assert record["repair"] == "uv sync --reinstall-package bigpkg"
+    assert record["argv"] == ["uv", "sync"]
+
+
 def test_a_failed_run_that_left_an_existing_venv_whole_says_nothing(project, supervise, capsys):
     make_env(project / ".venv")
     entry, held = supervise(existed=DIR)
