@@ -212,17 +212,27 @@ def scan(
     fix: bool = typer.Option(False, "--fix", help="Sweep leftovers, run repairs, remove "
                              "half-made environments (asking first on a terminal)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="With --fix: do not ask."),
+    as_json: bool = typer.Option(False, "--json", help="A JSON list, one object per "
+                                 "environment, for scripts (with --fix: after fixing)."),
 ):
     """Find every environment below DIRECTORY: whole, half-made or broken. Exit 1 if
-    any is not whole."""
+    any is not whole.
+
+    Example: venvguard scan ~/code --json | jq -r '.[] | select(.verdict != "whole") | .path'
+    """
     from venvguard import scan as scanning
 
     here = os.path.abspath(directory)
     busy = {t["path"] for t in settle.live_targets()}
     bad = 0
+    report = []
     for path, has_cfg in scanning.environments(here):
         found = scanning.judge(path, has_cfg)
         shown = show_path(path)
+        if as_json and not fix:
+            report.append(scanning.as_dict(found))
+            bad += found.verdict != scanning.WHOLE
+            continue
         if fix and found.verdict != scanning.WHOLE:
             if path in busy:
                 typer.echo(f"{scanning.describe(found, shown)} (a guarded run is using it: "
@@ -232,8 +242,15 @@ def scan(
             found = _fix(scanning, found, shown, yes)
             if found is None:
                 continue  # removed, and said so
-        typer.echo(scanning.describe(found, shown))
+        if as_json:
+            report.append(scanning.as_dict(found))
+        else:
+            typer.echo(scanning.describe(found, shown))
         bad += found.verdict != scanning.WHOLE
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(report, indent=2))
     raise typer.Exit(1 if bad else 0)
 
 

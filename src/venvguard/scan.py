@@ -171,6 +171,18 @@ def describe(found: Found, shown: str) -> str:
     return f"{line}: {'; '.join(wrong)}{fix}"
 
 
+def as_dict(found: Found) -> dict:
+    """What `scan --json` says of one environment."""
+    return {
+        "path": found.path, "verdict": found.verdict, "shape": found.shape,
+        "problems": found.problems,
+        "broken": [{"name": d.name, "version": d.version, "damage": d.damage()}
+                   for d in found.dists],
+        "stashes": found.stashes, "leftovers": found.leftovers, "unclaimed": found.unclaimed,
+        "repair": repair_command(found, found.path),
+    }
+
+
 def sweep(found: Found) -> list[str]:
     """Remove the temp files and the pip stashes a whole distribution replaced (never
     a package directory no distribution claims: it may have been put there by hand)."""

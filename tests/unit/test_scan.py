@@ -169,3 +169,18 @@ def test_scan_fix_yes_removes_the_half_made_one_and_never_a_whole_one(tmp_path):
     assert (whole / "pyvenv.cfg").exists()
     assert done.stdout == "whole      whole\n"
     assert done.stderr == "venvguard: removed half (half-made)\n"
+
+
+def test_scan_json_lists_each_environment_with_its_verdict(tmp_path):
+    import json
+
+    make(tmp_path / "half", activate=False)
+    make(tmp_path / "whole")
+
+    done = run_scan(tmp_path, "--json")
+
+    assert done.returncode == 1
+    found = {e["path"]: e for e in json.loads(done.stdout)}
+    assert found[str(tmp_path / "whole")]["verdict"] == "whole"
+    assert found[str(tmp_path / "half")]["verdict"] == "half-made"
+    assert found[str(tmp_path / "half")]["problems"]
