@@ -260,3 +260,25 @@ def test_ctrl_c_while_pip_writes_a_new_package_sweeps_the_half_written_package(
     assert sorted(os.listdir(site)) == before
     assert sh.status() in (1, 130)  # pip may catch the Ctrl-C, or die of it
     world.wait_journal_empty()
+
+
+def test_ctrl_c_during_uv_pip_install_names_the_broken_package_and_its_uv_pip_repair(
+    world, big_wheel, start_shell, shell_name
+):
+    world.uv("venv")
+    record = os.path.join(site_packages(world), "bigpkg-1.0.dist-info", "RECORD")
+    sh = start_shell(rc_prefix=COPY_MODE[shell_name])
+
+    sh.type(f"uv pip install --python .venv '{big_wheel}'")  # the world sets UV_PYTHON
+    wait_for(lambda: os.path.exists(record), what="uv to link bigpkg's RECORD", timeout=60)
+    sh.sendintr()
+    out = sh.expect_prompt()
+
+    [message] = messages(out)
+    assert re.fullmatch(
+        r"venvguard: kept \.venv \(it existed before\): bigpkg 1\.0 is broken "
+        r"\(\d+ of \d+ files missing\); repair: "
+        r"`uv pip install --reinstall --no-deps --python \.venv bigpkg==1\.0`"
+        r"(; swept \d+ leftovers?: .*)?", message), message
+    assert sh.status() == 130
+    world.wait_journal_empty()

@@ -31,8 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # The top level ("") and every subcommand whose argv venvguard.tools.uv.parse scans
-# for options: the project commands and venv.
-SUBCOMMANDS = ("", "add", "remove", "run", "sync", "venv", "version")
+# for options: the project commands, venv and the `uv pip` commands that write.
+SUBCOMMANDS = ("", "add", "pip install", "pip sync", "pip uninstall", "remove", "run", "sync",
+               "venv", "version")
 
 # Long aliases uv declares with `alias = "..."` (hidden: no help text or completion
 # shows them), from uv's crates/uv-cli/src/lib.rs. Only candidates: each is probed
@@ -129,7 +130,7 @@ def _run(uv: str, args: list[str]) -> subprocess.CompletedProcess:
 
 
 def _words(subcommand: str) -> list[str]:
-    return [subcommand] if subcommand else []
+    return subcommand.split()
 
 
 def uv_version(uv: str) -> str:

@@ -417,6 +417,111 @@ def test_parse_takes_the_last_value_of_a_repeated_option():
     assert uv.parse(["--project", "a", "--project", "b", "sync"]).options["--project"] == "b"
 
 
+# --- uv pip install|sync|uninstall: an environment that exists ------------------------
+
+
+@pytest.fixture
+def venv(tmp_path):
+    """A virtual environment at tmp_path/work/.venv (a pyvenv.cfg is what uv looks for)."""
+    env = tmp_path / "work" / ".venv"
+    (env / "bin").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (env / "bin" / "python").write_text("")
+    return env
+
+
+@pytest.mark.parametrize("command", ["install", "sync", "uninstall"])
+def test_uv_pip_writing_commands_change_the_nearest_dot_venv(venv, command):
+    deep = venv.parent / "src" / "pkg"
+    deep.mkdir(parents=True)
+    result = plan(["pip", command, "x"], deep)
+    assert result.targets == [(str(venv), "uv")]
+    assert result.policy == ANY_FAILURE and not result.create_only
+
+
+@pytest.mark.parametrize("command", ["list", "show", "freeze", "compile", "check", "tree"])
+def test_uv_pip_reading_commands_are_not_guarded(venv, command):
+    assert plan(["pip", command], venv.parent) is None
+
+
+def test_uv_pip_install_changes_the_active_virtual_env_before_a_dot_venv(venv, tmp_path):
+    active = tmp_path / "active"
+    shutil.copytree(venv, active)
+    assert targets(["pip", "install", "x"], venv.parent, VIRTUAL_ENV=str(active)) == [str(active)]
+
+
+@pytest.mark.parametrize("how", [["--python"], ["-p"], ["--python="], ["UV_PYTHON"]])
+@pytest.mark.parametrize("names", ["env", "interpreter"])
+def test_uv_pip_install_python_names_the_environment_or_its_interpreter(venv, tmp_path, how,
+                                                                       names):
+    given = str(venv) if names == "env" else str(venv / "bin" / "python")
+    if how == ["UV_PYTHON"]:
+        result = targets(["pip", "install", "x"], tmp_path, UV_PYTHON=given)
+    elif how == ["--python="]:
+        result = targets(["pip", "install", f"--python={given}", "x"], tmp_path)
+    else:
+        result = targets(["pip", "install", *how, given, "x"], tmp_path)
+    assert result == [str(venv)]
+
+
+def test_uv_pip_install_python_option_goes_before_the_active_env(venv, tmp_path):
+    assert targets(["pip", "install", "-p", str(venv), "x"], tmp_path,
+                   VIRTUAL_ENV=str(tmp_path / "elsewhere")) == [str(venv)]
+
+
+def test_uv_pip_install_python_names_a_relative_environment_without_a_slash(venv):
+    assert targets(["pip", "install", "-p", ".venv", "x"], venv.parent, UV_PYTHON="/u/p") == \
+        [str(venv)]
+
+
+def test_uv_pip_install_with_a_python_version_request_is_not_guarded(venv):
+    assert plan(["pip", "install", "-p", "3.11", "x"], venv.parent) is None
+
+
+@pytest.mark.parametrize("args", [
+    ["--target", "t"], ["-t", "t"], ["--target=t"], ["--prefix", "p"], ["--system"],
+    ["--dry-run"],
+])
+def test_uv_pip_install_that_writes_elsewhere_is_not_guarded(venv, args):
+    assert plan(["pip", "install", *args, "x"], venv.parent) is None
+
+
+def test_uv_pip_install_with_uv_system_python_is_not_guarded(venv):
+    assert plan(["pip", "install", "x"], venv.parent, UV_SYSTEM_PYTHON="1") is None
+
+
+def test_uv_pip_install_into_a_dot_venv_without_pyvenv_cfg_is_not_guarded(venv):
+    (venv / "pyvenv.cfg").unlink()
+    assert plan(["pip", "install", "x"], venv.parent) is None
+
+
+def test_uv_pip_install_stops_at_the_first_dot_venv_upward_even_when_broken(venv):
+    """uv takes the nearest `.venv` and refuses a broken one: the parent's is not used."""
+    (venv.parent / "sub" / ".venv").mkdir(parents=True)
+    assert plan(["pip", "install", "x"], venv.parent / "sub") is None
+
+
+def test_uv_pip_install_with_no_environment_is_not_guarded(tmp_path):
+    assert plan(["pip", "install", "x"], tmp_path) is None
+
+
+def test_uv_pip_install_reads_directory_before_looking_for_dot_venv(venv, tmp_path):
+    assert targets(["--directory", str(venv.parent), "pip", "install", "x"], tmp_path) == \
+        [str(venv)]
+
+
+def test_parse_reads_uv_pip_install_options_by_the_pip_install_table():
+    parsed = uv.parse(["pip", "install", "-r", "req.txt", "-p", "/e", "x"])
+    assert parsed.command == "pip install"
+    assert parsed.options == {"-r": "req.txt", "-p": "/e"}
+    assert parsed.positionals == ["x"]
+
+
+def test_a_kept_uv_pip_environment_is_repaired_with_uv_pip_not_uv_sync(venv):
+    command = tools.reinstall(["uv", "pip", "install", "x"], "uv", str(venv), [("x", "1")])
+    assert command == f"uv pip install --reinstall --no-deps --python {venv} x==1"
+
+
 # --- cross-checks against the real uv (offline, no dependencies, fast) --------------------
 
 REAL_UV = shutil.which("uv")
@@ -478,3 +583,21 @@ def test_real_uv_leaves_no_environment_for_commands_venvguard_does_not_guard(pro
     assert result.returncode == 0, result.stderr
     assert made_envs(project) == []
     assert plan(args, project) is None
+
+
+@needs_uv
+@pytest.mark.parametrize("where", ["dot-venv", "active", "python", "relative", "two-up"])
+def test_real_uv_pip_uses_the_environment_venvguard_names(tmp_path, where):
+    work = tmp_path / "work"
+    sub = work / "sub"
+    sub.mkdir(parents=True)
+    for env in (work / ".venv", tmp_path / "active", tmp_path / "named"):
+        assert run_uv(["venv", "-q", str(env)], tmp_path).returncode == 0
+    extra = {"dot-venv": ({}, []), "active": ({"VIRTUAL_ENV": str(tmp_path / "active")}, []),
+             "python": ({}, ["-p", str(tmp_path / "named" / "bin" / "python")]),
+             "relative": ({"UV_PYTHON": "/usr/bin/python3"}, ["-p", "../.venv"]),
+             "two-up": ({}, ["--python", "../../named"])}[where]
+    environ, options = extra
+    args = ["pip", "uninstall", *options, "nothing-installed"]
+    said = run_uv(args, sub, **environ).stderr
+    assert f"environment at: {plan(args, sub, **environ).paths[0]}" in said

@@ -133,6 +133,13 @@ def test_options_before_the_subcommand_use_the_global_table():
 
 
 def test_other_subcommands_use_the_global_table():
-    parsed = uv.parse(["pip", "--color", "never", "install", "x"])
-    assert parsed.command == "pip"
-    assert parsed.positionals == ["install", "x"]
+    parsed = uv.parse(["tree", "--color", "never", "--depth", "x"])
+    assert parsed.command == "tree"
+    assert parsed.positionals == ["x"]
+
+
+def test_a_group_and_its_subcommand_are_one_command_read_by_its_table():
+    parsed = uv.parse(["pip", "--color", "never", "install", "-e", "dir", "x"])
+    assert parsed.command == "pip install"
+    assert parsed.options == {"--color": "never", "-e": "dir"}
+    assert parsed.positionals == ["x"]

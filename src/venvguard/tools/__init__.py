@@ -137,7 +137,7 @@ def reinstall(argv: list[str], shape: str, env: str, dists: list[tuple[str, str]
     if name == "uv":
         from venvguard.tools import uv
 
-        if uv.parse(argv[1:]).command != "venv":
+        if uv.parse(argv[1:]).command in uv.PROJECT_COMMANDS:
             return "uv sync" + "".join(f" --reinstall-package {quote(n)}" for n, _v in dists)
     pinned = " ".join(quote(f"{name}=={version}" if version else name) for name, version in dists)
     env = quote(env)

@@ -27,6 +27,10 @@ from venvguard.tools.uv_options import VALUE_OPTIONS
 TOP_LEVEL = VALUE_OPTIONS[""]
 
 PROJECT_COMMANDS = frozenset({"sync", "add", "remove", "version", "run"})
+# Commands whose first word is a group: `uv pip install` is the command "pip install".
+NESTED = frozenset({"pip", "tool", "python"})
+PIP_COMMANDS = frozenset({"pip install", "pip sync", "pip uninstall"})
+ELSEWHERE = frozenset({"--target", "-t", "--prefix", "--system"})
 REPAIR = "uv sync --reinstall"
 
 
@@ -61,9 +65,9 @@ def parse(args: list[str]) -> Args:
                 i += 1
             out.options[name] = value if (eq or name in takes_value) else None
             continue
-        if out.command is None:
-            out.command = arg
-            takes_value = VALUE_OPTIONS.get(arg, TOP_LEVEL)
+        if out.command is None or (out.command in NESTED and not out.positionals):
+            out.command = f"{out.command} {arg}" if out.command else arg
+            takes_value = VALUE_OPTIONS.get(out.command, TOP_LEVEL)
             continue
         out.positionals.append(arg)
         if out.command == "run":
@@ -82,6 +86,10 @@ def plan(args: list[str], cwd: str, environ: "os._Environ[str] | dict[str, str]"
         if parsed.positionals:
             return Plan([(absolute(parsed.positionals[0], base), "uv")])
         return Plan([(_venv_default(parsed, base, environ), "uv")])
+
+    if command in PIP_COMMANDS:
+        env = pip_environment(parsed, base, environ)
+        return Plan([(env, "uv")]) if env else None
 
     if command not in PROJECT_COMMANDS or not _changes_project_env(parsed, base, environ):
         return None
@@ -130,6 +138,49 @@ def _changes_project_env(parsed: Args, base: str, environ) -> bool:
         first = parsed.positionals[0] if parsed.positionals else ""
         return not (first.endswith(".py") and _has_script_metadata(absolute(first, base)))
     return False
+
+
+def pip_environment(parsed: Args, base: str, environ) -> str | None:
+    """The virtual environment `uv pip install|sync|uninstall` changes, found as uv
+    finds it: `--python` (or UV_PYTHON) when it is a path (a word naming nothing
+    there is a version request) to an environment or its interpreter, else VIRTUAL_ENV, else the first `.venv` upward from the working
+    directory. None when the work goes elsewhere (`--target`, `--prefix`, `--system`
+    or UV_SYSTEM_PYTHON), to a Python found by version, or to anything that is not a
+    virtual environment (a conda prefix, a `.venv` with no pyvenv.cfg: uv refuses).
+    That environment existed before the run, so it is checked, never removed."""
+    if ELSEWHERE & parsed.options.keys() or _flag(parsed, environ, "--system",
+                                                   "UV_SYSTEM_PYTHON"):
+        return None
+    if "--dry-run" in parsed.options:
+        return None
+    python = parsed.options.get("--python") or parsed.options.get("-p") or \
+        environ.get("UV_PYTHON")
+    if python:
+        found = absolute(python, base)
+        if "/" not in python and not os.path.lexists(found):
+            return None  # a version request: uv searches for an interpreter
+        roots = (found, os.path.dirname(os.path.dirname(found)))
+    elif environ.get("VIRTUAL_ENV"):
+        roots = (absolute(environ.get("VIRTUAL_ENV"), base),)
+    else:
+        nearest = _nearest_venv(base)
+        roots = (nearest,) if nearest else ()
+    for root in roots:
+        if os.path.isfile(os.path.join(root, "pyvenv.cfg")):
+            return root
+    return None
+
+
+def _nearest_venv(start: str) -> str | None:
+    directory = start
+    while True:
+        candidate = os.path.join(directory, ".venv")
+        if os.path.isdir(candidate):
+            return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
 
 
 def _has_script_metadata(script: str) -> bool:
