@@ -26,7 +26,7 @@ if status is-interactive
     function __venvguard_guarded
         set -l name $argv[1]
         # tox and nox: every run but the ones that only print
-        switch $name:$argv[2]
+        switch "$name:$argv[2]"
             case tox:-h tox:--help tox:--version tox:l tox:list tox:c tox:config
                 return 1
             case nox:-h nox:--help nox:--version nox:-l nox:--list nox:--list-sessions

@@ -17,7 +17,9 @@ UNKNOWN = "unknown"  # the supervisor is gone and the run may have finished (uv 
 ANY_FAILURE = "exit"  # any non-zero exit or signal: uv sync, python -m venv, ...
 SIGNAL_DEATH = "signal"  # only the tool dying of a signal: uv run, which hands over to
 #                          the user's program once the environment is complete
-POLICIES = frozenset({ANY_FAILURE, SIGNAL_DEATH})
+INTERRUPT_ONLY = "interrupt"  # only a signal, seen or died of: tox, whose exit status is
+#                               that of the user's test commands
+POLICIES = frozenset({ANY_FAILURE, SIGNAL_DEATH, INTERRUPT_ONLY})
 
 # What to do.
 NOTHING = "nothing"  # leave it and say nothing
@@ -30,13 +32,17 @@ ABSENT, DIR, SYMLINK, FILE, OTHER = "absent", "dir", "symlink", "file", "other"
 
 # The top-level entries an environment tool writes into an environment (venv,
 # virtualenv and uv write the first ones; installers add scripts to bin/, data
-# files to share/, etc/ and man/, pip's editable VCS checkouts to src/).
+# files to share/, etc/ and man/, pip's editable VCS checkouts to src/; pipenv writes
+# `.project`, the project's directory, as soon as it has made the environment).
 ENV_ENTRIES = frozenset(
     {
         "pyvenv.cfg", "bin", "lib", "lib64", "include", "share", "etc", "man", "src",
-        ".gitignore", "CACHEDIR.TAG", ".lock",
+        ".gitignore", "CACHEDIR.TAG", ".lock", ".project",
     }
 )
+# tox's own entries in each environment it makes, `log/` and `tmp/` before the
+# virtualenv itself (tox_env/api.py _setup_env, tox_env/info.py).
+TOX_ENTRIES = frozenset({"log", "tmp", ".tox-info.json", "file.lock"})
 # What each tool has written before pyvenv.cfg, so may leave when cut that early.
 # `python -m venv` writes only directories before it, so its early shape holds no file.
 EARLY_ENTRIES = {
@@ -44,6 +50,7 @@ EARLY_ENTRIES = {
     "venv": frozenset({"bin", "include", "lib", "lib64"}),
     "virtualenv": frozenset({"bin", "include", "lib", "lib64", "CACHEDIR.TAG", ".gitignore"}),
 }
+EARLY_ENTRIES["tox"] = EARLY_ENTRIES["virtualenv"] | TOX_ENTRIES
 REDIRECT = "redirect"  # virtualenv's `.venv` redirect file: only ever a small file
 REDIRECT_MAX = 4096
 # A time later than any: "written, but when is unknown". Not math.inf: math is a
@@ -101,7 +108,7 @@ def shape_problem(shape: str, disk: Disk) -> Verdict | None:
         return Verdict(KEEP, "link")
     if disk.kind != DIR:
         return Verdict(KEEP, "not-a-directory")
-    unknown = sorted(disk.names - ENV_ENTRIES)
+    unknown = sorted(disk.names - ENV_ENTRIES - (TOX_ENTRIES if shape == "tox" else frozenset()))
     if unknown:
         return Verdict(KEEP, "foreign", unknown[0])
     if disk.pyvenv_cfg or not disk.names:
@@ -176,7 +183,7 @@ def classify(*, exit_code: int, died_of_signal: bool, signals_seen: bool, policy
         return FINISHED
     if died_of_signal or signals_seen:
         return INTERRUPTED
-    return FAILED
+    return FINISHED if policy == INTERRUPT_ONLY else FAILED
 
 
 def protected_paths(*dirs: str | None) -> frozenset[str]:

@@ -23,6 +23,7 @@ from venvguard.decision import (
     FAILED,
     FILE,
     FINISHED,
+    INTERRUPT_ONLY,
     INTERRUPTED,
     KEEP,
     NOTHING,
@@ -44,18 +45,21 @@ from venvguard.decision import (
 KINDS = (ABSENT, DIR, SYMLINK, FILE, OTHER)
 OUTCOMES = (FINISHED, FAILED, INTERRUPTED, CUT_SHORT, UNKNOWN)
 UNFINISHED = (FAILED, INTERRUPTED, CUT_SHORT)
-ENV_SHAPES = ("uv", "venv", "virtualenv")
+ENV_SHAPES = ("uv", "venv", "virtualenv", "tox")
 
 # The allowlist, spelled out: every top-level name an environment may hold, and what
 # each tool writes before pyvenv.cfg (so may leave when cut that early).
 ENVIRONMENT_NAMES = frozenset({
     "pyvenv.cfg", "bin", "lib", "lib64", "include", "share", "etc", "man", "src",
-    ".gitignore", "CACHEDIR.TAG", ".lock",
+    ".gitignore", "CACHEDIR.TAG", ".lock", ".project",
 })  # fmt: skip
 BEFORE_PYVENV_CFG = {
     "uv": frozenset({"CACHEDIR.TAG", ".gitignore", "bin", "lib", "lib64", "include"}),
     "venv": frozenset({"bin", "include", "lib", "lib64"}),
     "virtualenv": frozenset({"bin", "include", "lib", "lib64", "CACHEDIR.TAG", ".gitignore"}),
+    # tox makes log/ and tmp/ before virtualenv runs, and writes .tox-info.json
+    "tox": frozenset({"bin", "include", "lib", "lib64", "CACHEDIR.TAG", ".gitignore",
+                      "log", "tmp", ".tox-info.json", "file.lock"}),
 }
 
 WHOLE_ENV = Disk(DIR, names=frozenset({"pyvenv.cfg", "bin", "lib", "include"}), pyvenv_cfg=True)
@@ -530,21 +534,22 @@ def test_verdicts_compare_by_action_reason_and_detail():
 # A signal death has no exit code: the supervisor passes -1 then; 0/1/2 are listed for
 # completeness (classify must not let an exit code hide a signal death).
 CLASSIFY = [
-    # exit died  seen   ANY_FAILURE   SIGNAL_DEATH
-    (0, False, False, FINISHED, FINISHED),
-    (0, False, True, FINISHED, FINISHED),  # the tool shrugged the Ctrl-C off and finished
-    (0, True, False, INTERRUPTED, INTERRUPTED),
-    (0, True, True, INTERRUPTED, INTERRUPTED),
-    (1, False, False, FAILED, FINISHED),
-    (1, False, True, INTERRUPTED, FINISHED),  # pip, poetry: catch SIGINT, exit 1
-    (1, True, False, INTERRUPTED, INTERRUPTED),
-    (1, True, True, INTERRUPTED, INTERRUPTED),
-    (2, False, False, FAILED, FINISHED),
-    (2, False, True, INTERRUPTED, FINISHED),
-    (2, True, False, INTERRUPTED, INTERRUPTED),
-    (2, True, True, INTERRUPTED, INTERRUPTED),
-    (-1, True, False, INTERRUPTED, INTERRUPTED),  # as the supervisor calls it for a signal
-    (-1, True, True, INTERRUPTED, INTERRUPTED),
+    # exit died  seen   ANY_FAILURE   SIGNAL_DEATH  INTERRUPT_ONLY
+    (0, False, False, FINISHED, FINISHED, FINISHED),
+    (0, False, True, FINISHED, FINISHED, FINISHED),  # the tool shrugged the Ctrl-C off and finished
+    (0, True, False, INTERRUPTED, INTERRUPTED, INTERRUPTED),
+    (0, True, True, INTERRUPTED, INTERRUPTED, INTERRUPTED),
+    (1, False, False, FAILED, FINISHED, FINISHED),  # tox: a test failed
+    (1, False, True, INTERRUPTED, FINISHED, INTERRUPTED),  # pip, poetry: catch SIGINT, exit 1
+    (1, True, False, INTERRUPTED, INTERRUPTED, INTERRUPTED),
+    (1, True, True, INTERRUPTED, INTERRUPTED, INTERRUPTED),
+    (2, False, False, FAILED, FINISHED, FINISHED),
+    (2, False, True, INTERRUPTED, FINISHED, INTERRUPTED),
+    (2, True, False, INTERRUPTED, INTERRUPTED, INTERRUPTED),
+    (2, True, True, INTERRUPTED, INTERRUPTED, INTERRUPTED),
+    # -1: as the supervisor calls it for a signal
+    (-1, True, False, INTERRUPTED, INTERRUPTED, INTERRUPTED),
+    (-1, True, True, INTERRUPTED, INTERRUPTED, INTERRUPTED),
 ]
 
 
@@ -553,8 +558,9 @@ CLASSIFY = [
     [
         pytest.param(code, died, seen, policy, expected,
                      id=f"exit{code}-died_{died}-seen_{seen}-{policy}")
-        for code, died, seen, any_failure, signal_death in CLASSIFY
-        for policy, expected in ((ANY_FAILURE, any_failure), (SIGNAL_DEATH, signal_death))
+        for code, died, seen, any_failure, signal_death, interrupt_only in CLASSIFY
+        for policy, expected in ((ANY_FAILURE, any_failure), (SIGNAL_DEATH, signal_death),
+                                 (INTERRUPT_ONLY, interrupt_only))
     ],
 )
 def test_classify_tells_how_the_run_ended(exit_code, died, seen, policy, expected):
@@ -563,8 +569,8 @@ def test_classify_tells_how_the_run_ended(exit_code, died, seen, policy, expecte
     assert outcome == expected
 
 
-def test_the_policies_are_any_failure_and_signal_death():
-    assert {ANY_FAILURE, SIGNAL_DEATH} == decision.POLICIES
+def test_the_policies_are_any_failure_signal_death_and_interrupt_only():
+    assert {ANY_FAILURE, SIGNAL_DEATH, INTERRUPT_ONLY} == decision.POLICIES
 
 
 def test_a_tool_that_catches_ctrl_c_and_exits_1_counts_as_interrupted():

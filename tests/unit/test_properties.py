@@ -76,13 +76,16 @@ def fast_state(monkeypatch):
 # Every top-level name an environment tool (or an installer into it) writes.
 ENVIRONMENT_NAMES = frozenset({
     "pyvenv.cfg", "bin", "lib", "lib64", "include", "share", "etc", "man", "src",
-    ".gitignore", "CACHEDIR.TAG", ".lock",
+    ".gitignore", "CACHEDIR.TAG", ".lock", ".project",
 })  # fmt: skip
+# tox's own names in its environments.
+TOX_NAMES = frozenset({"log", "tmp", ".tox-info.json", "file.lock"})
 # What each tool has written before pyvenv.cfg. `python -m venv` writes directories only.
 WRITTEN_BEFORE_PYVENV_CFG = {
     "uv": frozenset({"CACHEDIR.TAG", ".gitignore", "bin", "lib", "lib64", "include"}),
     "venv": frozenset({"bin", "include", "lib", "lib64"}),
     "virtualenv": frozenset({"bin", "include", "lib", "lib64", "CACHEDIR.TAG", ".gitignore"}),
+    "tox": frozenset({"bin", "include", "lib", "lib64", "CACHEDIR.TAG", ".gitignore"}) | TOX_NAMES,
 }
 ONLY_DIRECTORIES_EARLY = frozenset({"venv"})
 REDIRECT_LIMIT = 4096  # bytes: virtualenv's redirect file holds one path
@@ -97,7 +100,7 @@ def shaped_like_its_tools(shape, *, kind, names, pyvenv_cfg, holds_files, size):
     pyvenv.cfg (only what the tool writes before it, and for venv no file at all)."""
     if shape == REDIRECT:
         return kind == FILE and size <= REDIRECT_LIMIT
-    if kind != DIR or not names <= ENVIRONMENT_NAMES:
+    if kind != DIR or not names <= ENVIRONMENT_NAMES | (TOX_NAMES if shape == "tox" else set()):
         return False
     complete = pyvenv_cfg
     not_started = not names
@@ -144,7 +147,8 @@ disks = st.one_of(
               has_files=st.booleans(), mine=st.booleans(), size=sizes),
     # Near what the tools write, so that the rules in between are reached.
     st.builds(Disk, st.just(DIR), names=st.frozensets(st.sampled_from(sorted(
-        ENVIRONMENT_NAMES)), max_size=5), pyvenv_cfg=st.booleans(), has_files=st.booleans()),
+        ENVIRONMENT_NAMES | TOX_NAMES)), max_size=5), pyvenv_cfg=st.booleans(),
+        has_files=st.booleans()),
     st.builds(Disk, st.just(FILE), size=sizes),
 )
 SPOILABLE = {
@@ -161,7 +165,7 @@ def decide_inputs(draw, existed=None):
     that way both sides of every rule come up often."""
     inputs = {
         "existed": ABSENT, "outcome": draw(st.sampled_from(UNFINISHED)),
-        "shape": draw(st.sampled_from((*ENV_SHAPES, REDIRECT))), "disk": draw(disks),
+        "shape": draw(st.sampled_from((*ENV_SHAPES, "tox", REDIRECT))), "disk": draw(disks),
         "protected": False, "busy": False, "changed": False, "parent_moved": False,
         "planned": True,
     }

@@ -425,10 +425,3 @@ def test_the_variables_it_reads_are_recorded(project, home):
     tools.plan(["hatch", "env", "create"], str(project), environ)
     assert environ.read == {"HOME": str(home), "HATCH_DATA_DIR": "/d"}
 
-
-def test_the_completion_marker_is_hatchs_metadata_file(project, home):
-    app = hatch.App(hatch.parse(["env", "create"]), str(project), {"HOME": str(home)})
-    envs = hatch.Environments(app)
-    assert hatch.completion_marker(app, envs, "default") == str(
-        home / ".local" / "share" / "hatch" / "env" / ".metadata" / ident(project) / "virtual"
-        / "default.json")

@@ -595,11 +595,3 @@ def _below(path: str, root: str) -> bool:
     """`root in Path(path).parents`: root is a strict ancestor of path."""
     return path != root and path.startswith(root.rstrip("/") + "/")
 
-
-def completion_marker(app: App, envs: Environments, name: str) -> str:
-    """EnvironmentMetadata._metadata_file: hatch unlinks it before it creates the
-    environment and writes it once the dependencies are in: a finished environment."""
-    if envs._isolated(name, envs.config.get(name, {})):
-        return os.path.join(app.data_dir, "env", ".metadata", ".internal", f"{name}.json")
-    return os.path.join(app.data_dir, "env", ".metadata", project_id(app.root), "virtual",
-                        f"{name}.json")

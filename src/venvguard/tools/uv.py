@@ -143,10 +143,11 @@ def _changes_project_env(parsed: Args, base: str, environ) -> bool:
 def pip_environment(parsed: Args, base: str, environ) -> str | None:
     """The virtual environment `uv pip install|sync|uninstall` changes, found as uv
     finds it: `--python` (or UV_PYTHON) when it is a path (a word naming nothing
-    there is a version request) to an environment or its interpreter, else VIRTUAL_ENV, else the first `.venv` upward from the working
-    directory. None when the work goes elsewhere (`--target`, `--prefix`, `--system`
-    or UV_SYSTEM_PYTHON), to a Python found by version, or to anything that is not a
-    virtual environment (a conda prefix, a `.venv` with no pyvenv.cfg: uv refuses).
+    there is a version request) to an environment or its interpreter, else
+    VIRTUAL_ENV, else the first `.venv` upward from the working directory. None when
+    the work goes elsewhere (`--target`, `--prefix`, `--system` or UV_SYSTEM_PYTHON),
+    to a Python found by version, or to anything that is not a virtual environment
+    (a conda prefix, a `.venv` with no pyvenv.cfg: uv refuses).
     That environment existed before the run, so it is checked, never removed."""
     if ELSEWHERE & parsed.options.keys() or _flag(parsed, environ, "--system",
                                                    "UV_SYSTEM_PYTHON"):
