@@ -449,3 +449,16 @@ def test_odd_input_never_raises(tmp_path):
                  ", python='3')\ndef u(s): pass\nnox.options.sessions = ('u',)\n")
     for argv in ([], ["-s", "u"], ["-k", "1"], ["-p"], ["-f", ""], ["-f", "/"]):
         plan(argv, proj)
+
+
+def test_a_kept_nox_env_is_repaired_by_running_the_same_nox_command_again(proj):
+    env = str(proj / ".nox" / "tests")
+    assert tools.reinstall(["/usr/bin/nox", "-s", "tests"], "virtualenv", env, [("pip", "25")]) \
+        == "nox -s tests"
+
+
+@pytest.mark.parametrize("flag", ["-r", "-R", "--reuse-existing-virtualenvs", "--reuse-venv=yes"])
+def test_a_nox_run_that_reuses_envs_is_repaired_by_pip_instead(proj, flag):
+    env = str(proj / ".nox" / "tests")
+    command = tools.reinstall(["nox", flag, "-s", "tests"], "virtualenv", env, [("pip", "25")])
+    assert command == f"{env}/bin/python -m pip install --force-reinstall --no-deps pip==25"

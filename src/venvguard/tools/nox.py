@@ -561,3 +561,16 @@ def normalize_path(envdir: str, path: str) -> str:
         path = hashlib.sha1(path.encode("ascii")).hexdigest()[:8]
         full_path = os.path.join(envdir, path)
     return full_path
+
+
+REUSING = ("-r", "--reuse-existing-virtualenvs", "-R", "--reuse-venv")
+
+
+def reinstall(argv: list[str], env: str, dists) -> str | None:
+    """nox's own repair: without -r it deletes and remakes every environment it runs,
+    so the same command again; with -r it would reuse the broken one (None: pip)."""
+    from shlex import quote
+
+    if any(a in REUSING or a.startswith("--reuse-venv=") for a in argv[1:]):
+        return None
+    return " ".join(quote(w) for w in [os.path.basename(argv[0]), *argv[1:]])
