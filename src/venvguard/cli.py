@@ -300,36 +300,57 @@ def clean(
 
 
 @app.command()
-def doctor():
-    """Check the installation: PATH, state directory, tools and shells."""
-    problems = 0
+def doctor(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object, for scripts."),
+):
+    """Check the installation: PATH, state directory, tools and shells; exit 1 on a problem.
 
-    def line(ok: bool, text: str) -> None:
-        nonlocal problems
-        problems += not ok
-        typer.echo(f"{'ok  ' if ok else 'WARN'}  {text}")
+    Example: venvguard doctor --json | jq -r '.checks[] | select(.status == "warn") | .detail'
+    """
+    checks = _doctor_checks()
+    problems = sum(check["status"] == "warn" for check in checks)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"ok": not problems, "checks": checks}, indent=2))
+    else:
+        for check in checks:
+            typer.echo(f"{check['status'] if check['status'] != 'warn' else 'WARN':<4}  "
+                       f"{check['detail']}")
+    raise typer.Exit(1 if problems else 0)
+
+
+def _doctor_checks() -> list[dict]:
+    """Each check as {check, status (ok, warn: a problem, info), detail}."""
+    checks = []
+
+    def add(check: str, status: str, detail: str) -> None:
+        checks.append({"check": check, "status": status, "detail": detail})
+
+    def must(check: str, ok: bool, detail: str) -> None:
+        add(check, "ok" if ok else "warn", detail)
 
     found = shutil.which("venvguard")
-    line(found is not None, f"venvguard {__version__} on PATH: {found or 'not found'}")
-    line(True, f"python: {sys.executable} ({sys.version.split()[0]})")
+    must("path", found is not None, f"venvguard {__version__} on PATH: {found or 'not found'}")
+    add("python", "ok", f"python: {sys.executable} ({sys.version.split()[0]})")
     state = journal.state_dir()
-    line(_writable(state), f"state directory {show_path(state)} is writable")
-    line(os.path.isdir("/proc"), "/proc is there (tools die with a killed supervisor)")
-    line(os.environ.get("VENVGUARD_DISABLE") != "1", "VENVGUARD_DISABLE is not set to 1")
+    must("state", _writable(state), f"state directory {show_path(state)} is writable")
+    must("proc", os.path.isdir("/proc"), "/proc is there (tools die with a killed supervisor)")
+    must("enabled", os.environ.get("VENVGUARD_DISABLE") != "1",
+         "VENVGUARD_DISABLE is not set to 1")
     for tool in ("uv", "python3", "virtualenv", "pip", "poetry", "pdm", "hatch", "pipenv",
                  "tox", "nox"):
         where = shutil.which(tool)
-        typer.echo(f"{'ok  ' if where else 'info'}  {tool}: {where or 'not on PATH'}")
+        add(f"tool:{tool}", "ok" if where else "info", f"{tool}: {where or 'not on PATH'}")
     for shell, rc in _rc_files().items():
         if shutil.which(shell) is None:
             continue
         found_in = _file_with_init(rc)
-        typer.echo(
-            f"ok    {shell}: {show_path(found_in)} has the init line"
-            if found_in
-            else f"info  {shell}: no init line in {show_path(rc)}"
-        )
-    raise typer.Exit(1 if problems else 0)
+        if found_in:
+            add(f"shell:{shell}", "ok", f"{shell}: {show_path(found_in)} has the init line")
+        else:
+            add(f"shell:{shell}", "info", f"{shell}: no init line in {show_path(rc)}")
+    return checks
 
 
 def _writable(directory: str) -> bool:
