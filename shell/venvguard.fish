@@ -52,7 +52,7 @@ if status is-interactive
                     return 0
                 case pipenv:install pipenv:sync pipenv:update pipenv:upgrade pipenv:lock pipenv:uninstall pipenv:run pipenv:shell
                     return 0
-                case pixi:install pixi:add pixi:update pixi:run pixi:shell
+                case pixi:install pixi:add pixi:remove pixi:run pixi:shell
                     return 0
             end
         end

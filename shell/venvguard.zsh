@@ -45,7 +45,7 @@ if [[ -o interactive ]]; then
         (hatch:create | hatch:run | hatch:shell | hatch:test) return 0 ;;
         (pipenv:install | pipenv:sync | pipenv:update | pipenv:upgrade | pipenv:lock) return 0 ;;
         (pipenv:uninstall | pipenv:run | pipenv:shell) return 0 ;;
-        (pixi:install | pixi:add | pixi:update | pixi:run | pixi:shell) return 0 ;;
+        (pixi:install | pixi:add | pixi:remove | pixi:run | pixi:shell) return 0 ;;
       esac
     done
     return 1

@@ -51,6 +51,16 @@ EARLY_ENTRIES = {
     "virtualenv": frozenset({"bin", "include", "lib", "lib64", "CACHEDIR.TAG", ".gitignore"}),
 }
 EARLY_ENTRIES["tox"] = EARLY_ENTRIES["virtualenv"] | TOX_ENTRIES
+# A conda prefix (conda, mamba, micromamba, pixi): `conda-meta/` stands for pyvenv.cfg,
+# and the top-level entries are the prefix layout packages install into (Linux). A
+# prefix holding anything else is kept. Path rules only: no conda tool runs here.
+CONDA = "conda"
+CONDA_ENTRIES = frozenset({
+    "conda-meta", "bin", "lib", "lib64", "include", "share", "etc", "man", "ssl", "libexec",
+    "sbin", "var", "doc", "docs", "compiler_compat", "x86_64-conda-linux-gnu",
+    "aarch64-conda-linux-gnu", "x86_64-conda_cos6-linux-gnu", "mkspecs", "plugins",
+    "translations", "phrasebooks", "qml", "resources", "shell", "condabin", ".nonadmin",
+})
 REDIRECT = "redirect"  # virtualenv's `.venv` redirect file: only ever a small file
 REDIRECT_MAX = 4096
 # A time later than any: "written, but when is unknown". Not math.inf: math is a
@@ -108,6 +118,13 @@ def shape_problem(shape: str, disk: Disk) -> Verdict | None:
         return Verdict(KEEP, "link")
     if disk.kind != DIR:
         return Verdict(KEEP, "not-a-directory")
+    if shape == CONDA:
+        unknown = sorted(disk.names - CONDA_ENTRIES)
+        if unknown:
+            return Verdict(KEEP, "foreign", unknown[0])
+        if "conda-meta" in disk.names or not disk.names:
+            return None
+        return Verdict(KEEP, "no-conda-meta")
     unknown = sorted(disk.names - ENV_ENTRIES - (TOX_ENTRIES if shape == "tox" else frozenset()))
     if unknown:
         return Verdict(KEEP, "foreign", unknown[0])

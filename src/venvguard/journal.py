@@ -26,7 +26,7 @@ SUFFIX = ".json"
 MAX_SIZE = 64 * 1024  # an entry is well under 4 KiB; a larger file is not ours
 HEARTBEAT = 1.0  # seconds between a watchdog's touches of its run's entry
 SLACK = 1.0  # how long a tool may take to die after its supervisor
-SHAPES = frozenset({*decision.EARLY_ENTRIES, decision.REDIRECT})
+SHAPES = frozenset({*decision.EARLY_ENTRIES, decision.REDIRECT, decision.CONDA})
 KINDS = frozenset(
     {decision.ABSENT, decision.DIR, decision.SYMLINK, decision.FILE, decision.OTHER}
 )

@@ -25,6 +25,7 @@ KEPT_BECAUSE = {
     "not-a-directory": "it is not a directory",
     "not-a-redirect": "it is not a redirect file",
     "no-pyvenv-cfg": "it has no pyvenv.cfg, so it may not be an environment",
+    "no-conda-meta": "it has no conda-meta, so it may not be an environment",
     "parent-moved": "its parent directory was moved or replaced during the run",
     "unplanned": "the journal names it, but the run's command does not",
     "moved": "it changed while being removed",

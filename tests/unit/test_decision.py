@@ -629,3 +629,38 @@ def test_protected_paths_skip_missing_directories_and_always_hold_the_root():
 
 def test_the_root_directory_is_protected_when_given():
     assert protected_paths("/") == {"/"}
+
+
+# --- a conda prefix (conda, mamba, micromamba, pixi): path rules only -----------------
+
+CONDA_PREFIX = ("conda-meta", "bin", "lib", "include", "share", "ssl", "etc")
+
+
+def test_a_conda_prefix_the_run_made_is_removed():
+    assert created("conda", env_dir(*CONDA_PREFIX, has_files=True)) == Verdict(REMOVE, "created")
+
+
+def test_an_empty_conda_prefix_the_run_made_is_removed():
+    assert created("conda", env_dir()) == Verdict(REMOVE, "created")
+
+
+def test_a_conda_prefix_without_conda_meta_is_kept():
+    assert created("conda", env_dir("bin", "lib", has_files=True)) == \
+        Verdict(KEEP, "no-conda-meta")
+
+
+@pytest.mark.parametrize("name", [".git", "pyproject.toml", "pyvenv.cfg", "src", "notes"])
+def test_a_conda_prefix_holding_anything_but_the_prefix_layout_is_kept(name):
+    assert created("conda", env_dir(*CONDA_PREFIX, name)) == Verdict(KEEP, "foreign", name)
+
+
+@pytest.mark.parametrize("kind", [SYMLINK, FILE])
+def test_a_conda_target_that_is_not_a_directory_is_kept(kind):
+    verdict = created("conda", Disk(kind))
+    assert verdict.action == KEEP
+
+
+def test_a_conda_prefix_that_existed_before_is_never_removed():
+    verdict = decide(existed=DIR, outcome=INTERRUPTED, shape="conda",
+                     disk=env_dir(*CONDA_PREFIX, has_files=True))
+    assert verdict.action != REMOVE

@@ -560,7 +560,7 @@ def assert_unlocked(path):
                      r"a target path is not absolute and normalised", id="path-with-nul"),
         pytest.param(as_json(with_target(path=None)),
                      r"a target path is not absolute and normalised", id="path-missing"),
-        pytest.param(as_json(with_target(shape="conda")), r"a target's kind or shape is unknown",
+        pytest.param(as_json(with_target(shape="spack")), r"a target's kind or shape is unknown",
                      id="shape-unknown"),
         pytest.param(as_json(with_target(existed="fifo")),
                      r"a target's kind or shape is unknown", id="kind-unknown"),
