@@ -17,8 +17,8 @@ UNKNOWN = "unknown"  # the supervisor is gone and the run may have finished (uv 
 ANY_FAILURE = "exit"  # any non-zero exit or signal: uv sync, python -m venv, ...
 SIGNAL_DEATH = "signal"  # only the tool dying of a signal: uv run, which hands over to
 #                          the user's program once the environment is complete
-INTERRUPT_ONLY = "interrupt"  # only a signal, seen or died of: tox, whose exit status is
-#                               that of the user's test commands
+INTERRUPT_ONLY = "interrupt"  # only a signal, seen or died of: tox and nox, whose exit
+#                               status is that of the user's tests
 POLICIES = frozenset({ANY_FAILURE, SIGNAL_DEATH, INTERRUPT_ONLY})
 
 # What to do.
