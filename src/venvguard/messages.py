@@ -1,6 +1,7 @@
 """One-line messages on stderr, prefixed `venvguard:`.
 
-Coloured only on a terminal and without NO_COLOR. Writing never raises: after a
+Coloured only on a terminal and without NO_COLOR; with the quiet setting, only
+what asks for attention. Writing never raises: after a
 hang-up the terminal answers EIO, and cleanup must go on regardless.
 """
 
@@ -18,13 +19,27 @@ def _prefix() -> str:
     return "venvguard: "
 
 
-def say(text: str) -> None:
-    """Print one line on stderr; lose it quietly if stderr is gone."""
+def say(text: str, notice: bool = False) -> None:
+    """Print one line on stderr; lose it quietly if stderr is gone. A notice (all went
+    to plan: an environment removed or restored) is left out with the quiet setting."""
+    if notice and _quiet():
+        return
     try:
         sys.stderr.write(_prefix() + text + "\n")
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+
+
+_settings = []  # the settings, loaded at the first notice
+
+
+def _quiet() -> bool:
+    if not _settings:
+        from venvguard import config
+
+        _settings.append(config.load())
+    return _settings[0].quiet
 
 
 def printable(text: str) -> str:

@@ -162,7 +162,7 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
                 disk=decision.Disk(journal.path_kind(path)), parent_moved=True,
             )
             if verdict.action != NOTHING:
-                say(message(verdict, shown, run, repair))
+                say(message(verdict, shown, run, repair), notice=verdict.action in (REMOVE, UNLINK))
             continue
         if existed == DIR and planned and _rolled_back(data, index, parent, shown, run,
                                                        ended, trash):
@@ -217,7 +217,7 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
             continue
         if verdict.action == NOTHING:
             continue
-        say(message(verdict, shown, run, repair))
+        say(message(verdict, shown, run, repair), notice=verdict.action in (REMOVE, UNLINK))
         if verdict.action == KEEP:
             kept.remember(path, reason=verdict.reason, argv=argv, repair=repair)
     _finish(entry, trash, opened, background=background)
@@ -298,7 +298,7 @@ def _rolled_back(data: dict, index: int, parent: int, shown: str, run: str,
     aside = removal.trash_name(data["token"], index)
     if not snapshot.restore(parent, name, snap, aside):
         return False
-    say(f"restored {shown} as it was before {run}")
+    say(f"restored {shown} as it was before {run}", notice=True)
     _disk, fd = removal.inspect(parent, aside)
     if fd is not None:
         trash.append((parent, aside, fd))

@@ -1,4 +1,4 @@
-"""Exact rollback, opt-in (VENVGUARD_SNAPSHOT=1): before a guarded run on an
+"""Exact rollback, opt-in (the snapshot setting, VENVGUARD_SNAPSHOT=1): before a guarded run on an
 environment that exists, copy it beside itself; if the run does not finish, put
 the copy back in its place, so that the tree (paths, sizes, contents, modes,
 links, file times) is the one from before the run.

@@ -44,7 +44,15 @@ def main(args: list[str]) -> None:
         plan = None
     if not tools.worth_guarding(plan):
         exec_tool(args)
-    from venvguard import journal  # only guarded runs need it
+    from venvguard import config, decision, journal  # only guarded runs need them
+
+    settings = config.load()
+    if settings.problem:
+        say(settings.problem)
+    if config.unguarded(settings, args):
+        exec_tool(args)
+    if settings.failed_runs == "keep" and plan.policy == decision.ANY_FAILURE:
+        plan.policy = decision.INTERRUPT_ONLY  # a failed run is then taken as finished
 
     being_made: set[str] = set()
     if journal.listing():  # other runs are rare: import settle only then
@@ -55,7 +63,7 @@ def main(args: list[str]) -> None:
             being_made = {t["path"] for t in settle.live_targets() if t["existed"] == "absent"}
         except Exception as e:  # best effort: never in the way of the user's command
             say(f"could not settle earlier runs ({e}); `venvguard clean` retries")
-    run(args, cwd, plan, environ.read, being_made)
+    run(args, cwd, plan, environ.read, being_made, snapshot=settings.snapshot)
 
 
 def exec_tool(args: list[str]) -> None:
@@ -77,7 +85,7 @@ def _exec_failed(program: str, error: Exception) -> None:
 
 
 def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
-        being_made: set[str]) -> None:
+        being_made: set[str], snapshot: bool = False) -> None:
     """Run the tool under watch. A target another live guarded run is still making
     counts as absent before this run too: if neither finishes, it is half-made."""
     from venvguard import decision, journal, removal
@@ -118,7 +126,7 @@ def run(args: list[str], cwd: str, plan: tools.Plan, environ: dict[str, str],
         entry = None
     processes.checkpoint("journaled")
     snapshots = {}
-    if entry is not None and os.environ.get("VENVGUARD_SNAPSHOT") == "1":
+    if entry is not None and snapshot:
         snapshots = take_snapshots(targets, held, token)
         early = set(watched) & signal.sigpending()
         if early:  # Ctrl-C while copying: nothing ran, nothing to keep
@@ -172,7 +180,7 @@ def finish(entry, outcome: str, held: dict[int, int], notes: dict[int, dict | No
 
 
 def take_snapshots(targets: list[dict], held: dict[int, int], token: str) -> dict[int, str]:
-    """VENVGUARD_SNAPSHOT=1: copy each environment that exists (its parent is the one
+    """The snapshot setting: copy each environment that exists (its parent is the one
     held), before the tool starts. One that cannot be copied is said and left."""
     from venvguard import decision, snapshot
 

@@ -14,13 +14,17 @@ OTHER_UID = 65534  # nobody
 
 @pytest.fixture(autouse=True)
 def isolated_state(tmp_path, monkeypatch):
-    """A private XDG_STATE_HOME and HOME for each test; returns the state base."""
+    """A private XDG_STATE_HOME and HOME (so no config.toml) for each test; returns
+    the state base."""
     state = tmp_path / "state"
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("NO_COLOR", raising=False)
+    for name in list(os.environ):  # a developer's own settings never reach a test
+        if name.startswith("VENVGUARD_") or name == "XDG_CONFIG_HOME":
+            monkeypatch.delenv(name)
     return state
 
 

@@ -994,7 +994,7 @@ def test_a_symlinked_entry_is_set_aside_itself_and_what_it_points_to_is_untouche
         lambda env: {"owner": [0, 0]},
         lambda env: {"targets": [[str(env), "absent"]]},
         lambda env: {"targets": [{**target(env, ABSENT, "uv"), "path": ".venv"}]},
-        lambda env: {"targets": [{**target(env, ABSENT, "uv"), "shape": "conda"}]},
+        lambda env: {"targets": [{**target(env, ABSENT, "uv"), "shape": "spack"}]},
         lambda env: {"targets": [{**target(env, ABSENT, "uv"), "anchor": ["/elsewhere", 1, 2]}]},
     ],
     ids=["format-1", "owner-empty", "argv-not-strings", "token-a-path", "environ-not-strings",
