@@ -155,3 +155,33 @@ def unguarded(settings: Settings, argv: list[str]) -> bool:
         if all(word in words for word in rest):
             return True
     return False
+
+
+def report(settings: Settings, environ=os.environ) -> dict:
+    """What `venvguard config --json` prints: the file, its problem, each setting's
+    value and source."""
+    return {
+        "file": path(environ),
+        "problem": settings.problem,
+        "settings": {name: {"value": list(value) if isinstance(value, tuple) else value,
+                            "source": settings.source[name]}
+                     for name in DEFAULTS for value in (settings.get(name),)},
+    }
+
+
+def lines(settings: Settings, environ=os.environ) -> list[str]:
+    """What `venvguard config` prints: one line per setting, with where it came from."""
+    file = path(environ)
+    out = [f"file         {file}{'' if os.path.exists(file) else ' (none: the defaults)'}"]
+    if settings.problem:
+        out.append(f"problem      {settings.problem}")
+    for name in DEFAULTS:
+        value = settings.get(name)
+        if isinstance(value, tuple):
+            shown = "[" + ", ".join(f'"{item}"' for item in value) + "]"
+        elif isinstance(value, bool):
+            shown = "true" if value else "false"
+        else:
+            shown = f'"{value}"'
+        out.append(f"{name:<12} {shown:<30} {settings.source[name]}")
+    return out

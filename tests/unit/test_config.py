@@ -242,3 +242,27 @@ def test_a_bad_config_is_said_in_one_line_and_the_run_is_guarded_by_the_defaults
     assert lines[0] == (f"venvguard: {file}, line 1: quite: not a setting (unguarded, "
                         "failed-runs, quiet, snapshot are); using the defaults")
     assert "removed .venv" in lines[1]
+
+
+# --- venvguard config -----------------------------------------------------------------
+
+
+def test_config_lines_show_each_setting_with_its_source(tmp_path, monkeypatch):
+    file = write_config(tmp_path, 'unguarded = ["pip"]\n')
+    monkeypatch.setenv("VENVGUARD_QUIET", "1")
+    shown = config.lines(config.load())
+    assert shown[0] == f"file         {file}"
+    assert shown[1].split() == ["unguarded", '["pip"]', str(file)]
+    assert shown[3].split() == ["quiet", "true", "VENVGUARD_QUIET"]
+    assert shown[4].split() == ["snapshot", "false", "default"]
+
+
+def test_config_lines_say_when_there_is_no_file(tmp_path):
+    assert config.lines(config.load())[0].endswith("(none: the defaults)")
+
+
+def test_config_report_carries_the_problem_and_the_defaults(tmp_path):
+    write_config(tmp_path, "quiet = 3\n")
+    report = config.report(config.load())
+    assert "quiet: must be true or false" in report["problem"]
+    assert report["settings"]["unguarded"] == {"value": [], "source": "default"}
