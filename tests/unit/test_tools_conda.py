@@ -17,8 +17,6 @@ from venvguard import tools
 from venvguard.decision import ANY_FAILURE
 from venvguard.tools import conda
 
-IS_ROOT = os.geteuid() == 0
-
 
 @pytest.fixture(autouse=True)
 def system_dirs(tmp_path, monkeypatch):
@@ -245,14 +243,23 @@ def test_a_missing_envs_dir_is_no_matter_when_the_name_exists_in_another(target,
     assert target("install", "-n", "sci") == str(home / ".conda" / "envs" / "sci")
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root may write anywhere")
-def test_an_envs_dir_that_is_not_writable_is_passed_over(target, root, home):
+def denied(monkeypatch, path, mode_bits=os.W_OK):
+    """os.access answers as for a user without `mode_bits` on `path` (the suite may
+    run as root, whom the permission bits do not stop)."""
+    real = os.access
+
+    def access(where, mode, *args, **kwargs):
+        if os.fspath(where) == str(path) and mode & mode_bits:
+            return False
+        return real(where, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+def test_an_envs_dir_that_is_not_writable_is_passed_over(target, root, home, monkeypatch):
     (home / ".conda" / "envs").mkdir(parents=True)
-    (root / "envs").chmod(0o555)
-    try:
-        assert target("create", "-n", "sci") == str(home / ".conda" / "envs" / "sci")
-    finally:
-        (root / "envs").chmod(0o755)
+    denied(monkeypatch, root / "envs")
+    assert target("create", "-n", "sci") == str(home / ".conda" / "envs" / "sci")
 
 
 @pytest.mark.parametrize("name", ["base", "root"])
@@ -385,10 +392,9 @@ def test_a_root_without_a_history_file_is_not_writable(target, root, home):
     assert target("create", "-n", "e") == str(home / ".conda" / "envs" / "e")
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root may write anywhere")
 def test_a_root_whose_history_is_not_writable_puts_the_home_envs_dir_first(target, root,
-                                                                           home):
-    (root / "conda-meta" / "history").chmod(0o444)
+                                                                           home, monkeypatch):
+    denied(monkeypatch, root / "conda-meta" / "history")
     (home / ".conda" / "envs").mkdir(parents=True)
     assert target("create", "-n", "e") == str(home / ".conda" / "envs" / "e")
 
@@ -549,9 +555,16 @@ def test_a_condarc_that_cannot_be_read_is_not_guarded(target, home):
     assert target("create", "-n", "e") is None
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root may read anything")
-def test_a_condarc_without_read_permission_is_not_guarded(target, home):
-    write(home / ".condarc", "channels: []\n").chmod(0)
+def test_a_condarc_without_read_permission_is_not_guarded(target, home, monkeypatch):
+    condarc = write(home / ".condarc", "channels: []\n")
+    real = open
+
+    def guarded_open(file, *args, **kwargs):
+        if os.fspath(file) == str(condarc):
+            raise PermissionError(13, "Permission denied", str(condarc))
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(conda, "open", guarded_open, raising=False)
     assert target("create", "-n", "e") is None
 
 
