@@ -17,14 +17,22 @@ adds one marked block to your shell's rc file:
   bash  ~/.bashrc
   zsh   ${ZDOTDIR:-~}/.zshrc
   fish  ${XDG_CONFIG_HOME:-~/.config}/fish/conf.d/venvguard.fish
-Running it again changes nothing; --uninstall removes exactly that block (and the
-package, with the tool that installed it).
+The block sources the cached snippet (`venvguard init SHELL --cache`: no process
+at shell start) and, when the directory venvguard went into is not on your PATH
+(~/.local/bin on a fresh machine), puts it there first. An init line you wrote
+yourself is left as it is, and no block is added beside it. Running it again
+changes nothing; --uninstall removes exactly that block, the package (with the
+tool that installed it), venvguard's state (~/.local/state/venvguard) and its
+cache (~/.cache/venvguard).
 
 options:
   --shell bash|zsh|fish  the shell whose rc file to edit (default: from $SHELL;
                          with --uninstall: every one that holds the block)
+  --dry-run              change nothing: say what would be done, and print the
+                         change to each rc file as a diff
   --no-rc                leave rc files alone
-  --no-install           leave the package alone (only edit rc files)
+  --no-install           leave the package alone (only edit rc files; with
+                         --uninstall, the state and cache stay too)
   --no-demo              skip the short demonstration after installing
   -h, --help             show this help
 EOF
@@ -66,6 +74,7 @@ shell_name=''
 do_rc=1
 do_pkg=1
 do_demo=1
+dry_run=0
 while [ $# -gt 0 ]; do
   case $1 in
     --uninstall) action=uninstall ;;
@@ -75,6 +84,7 @@ while [ $# -gt 0 ]; do
       shift
       ;;
     --shell=*) shell_name=${1#--shell=} ;;
+    --dry-run) dry_run=1 ;;
     --no-rc) do_rc=0 ;;
     --no-install) do_pkg=0 ;;
     --no-demo) do_demo=0 ;;
@@ -101,22 +111,34 @@ checkout=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P)
 if ! grep -q '^name = "venvguard"' "$checkout/pyproject.toml" 2>/dev/null; then
   die "$checkout is not a venvguard checkout: run install.sh from the one it came with"
 fi
-STATE_DIR=${XDG_STATE_HOME:-$HOME/.local/state}/venvguard
-RECORD=$STATE_DIR/installed-by # which tool installed the package: uv, pipx or pip
+
+xdg_dir() { # xdg_dir VALUE DEFAULT: VALUE when absolute (the XDG rule), else DEFAULT
+  case $1 in
+    /*) printf '%s\n' "$1" ;;
+    *) printf '%s\n' "$2" ;;
+  esac
+}
+STATE_DIR=$(xdg_dir "${XDG_STATE_HOME:-}" "$HOME/.local/state")/venvguard
+CACHE_DIR=$(xdg_dir "${XDG_CACHE_HOME:-}" "$HOME/.cache")/venvguard
+RECORD=$STATE_DIR/installed-by # line 1: the tool (uv, pipx, pip PYTHON); line 2: bin dir
 
 # --- rc files ------------------------------------------------------------------------
 
 rc_path() { # rc_path SHELL
   case $1 in
     bash) printf '%s\n' "$HOME/.bashrc" ;;
-    zsh)
-      # ZDOTDIR is often set in ~/.zshenv rather than exported: ask zsh itself.
-      zdot=${ZDOTDIR:-}
-      if [ -z "$zdot" ] && have zsh; then zdot=$(zsh_zdotdir); fi
-      printf '%s\n' "${zdot:-$HOME}/.zshrc"
-      ;;
-    fish) printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/fish/conf.d/venvguard.fish" ;;
+    zsh) printf '%s\n' "$(zsh_dir)/.zshrc" ;;
+    fish) printf '%s\n' "$(fish_dir)/conf.d/venvguard.fish" ;;
   esac
+}
+
+fish_dir() { printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/fish"; }
+
+zsh_dir() { # where zsh reads .zshrc from
+  # ZDOTDIR is often set in ~/.zshenv rather than exported: ask zsh itself.
+  zdot=${ZDOTDIR:-}
+  if [ -z "$zdot" ] && have zsh; then zdot=$(zsh_zdotdir); fi
+  printf '%s\n' "${zdot:-$HOME}"
 }
 
 zsh_zdotdir() { # ZDOTDIR as zsh's startup files set it, or nothing
@@ -142,12 +164,87 @@ zsh_zdotdir() { # ZDOTDIR as zsh's startup files set it, or nothing
   printf '%s\n' "$zout"
 }
 
-block() { # block SHELL: the marked block, without its final newline
-  case $1 in
-    fish) line='if command -q venvguard; venvguard init fish | source; end' ;;
-    *) line="if command -v venvguard >/dev/null 2>&1; then eval \"\$(venvguard init $1)\"; fi" ;;
+# The rc lines printed here hold $HOME and $PATH for the shell to expand there.
+# shellcheck disable=SC2016
+# quote_dir SHELL DIR: DIR as a word for that shell: "$HOME/..." when it lies in
+# $HOME and needs no escaping, else in single quotes.
+quote_dir() {
+  rest=''
+  case $2 in
+    "${HOME%/}"/?*) if [ "$HOME" != / ]; then rest=${2#"${HOME%/}"/}; fi ;;
   esac
-  printf '%s\n%s\n%s' "$BEGIN_MARK" "$line" "$END_MARK"
+  case $rest in
+    '' | *[!A-Za-z0-9._/+@-]*) ;;
+    *)
+      printf '"$HOME/%s"\n' "$rest"
+      return 0
+      ;;
+  esac
+  if [ "$1" = fish ]; then # inside '...' fish knows \\ and \'
+    printf "'%s'\n" "$(printf '%s' "$2" | sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g")"
+  else
+    printf "'%s'\n" "$(printf '%s' "$2" | sed -e "s/'/'\\\\''/g")"
+  fi
+}
+
+# shellcheck disable=SC2016
+# path_line SHELL DIR front|back: the line that puts DIR on PATH unless it is there
+# already, checked with builtins at every shell start.
+path_line() {
+  q=$(quote_dir "$1" "$2")
+  if [ "$1" = fish ]; then
+    if [ "$3" = front ]; then
+      printf 'contains -- %s $PATH; or set -gx PATH %s $PATH\n' "$q" "$q"
+    else
+      printf 'contains -- %s $PATH; or set -gx PATH $PATH %s\n' "$q" "$q"
+    fi
+    return 0
+  fi
+  case $q in
+    \"*) inner=${q#\"} && inner=${inner%\"} ;;
+    *) inner='' ;;
+  esac
+  if [ -n "$inner" ] && [ "$3" = front ]; then
+    new="\"$inner:\$PATH\""
+  elif [ -n "$inner" ]; then
+    new="\"\$PATH:$inner\""
+  elif [ "$3" = front ]; then
+    new="$q:\"\$PATH\""
+  else
+    new="\"\$PATH\":$q"
+  fi
+  printf 'case ":$PATH:" in *:%s:*) ;; *) export PATH=%s ;; esac\n' "$q" "$new"
+}
+
+# init_line SHELL: the line that sources the cached snippet, as `venvguard init SHELL
+# --cache` prints it. That command also writes the cache (with the PATH new shells
+# will have); with nothing to be written (--dry-run) or no venvguard to run, the
+# checkout's own code says what it would print. The guarded eval line is the last
+# resort (no Python 3.10+ to ask).
+init_line() {
+  if [ "$dry_run" = 0 ] && [ -n "$vg" ] &&
+    line=$(PATH=$new_path "$vg" init "$1" --cache 2>/dev/null) && [ -n "$line" ]; then
+    printf '%s\n' "$line"
+  elif line=$(python3 -B -c 'import os, sys
+sys.path.insert(0, sys.argv[1])
+from venvguard import init
+print(init.rc_line(sys.argv[2], os.path.join(init.cache_dir(), "init." + sys.argv[2])))
+' "$checkout/src" "$1" 2>/dev/null) && [ -n "$line" ]; then
+    printf '%s\n' "$line"
+  elif [ "$1" = fish ]; then
+    printf '%s\n' 'if command -q venvguard; venvguard init fish | source; end'
+  else
+    printf '%s\n' "if command -v venvguard >/dev/null 2>&1; then eval \"\$(venvguard init $1)\"; fi"
+  fi
+}
+
+block() { # block SHELL: the marked block, without its final newline
+  if [ -n "$path_where" ]; then
+    printf '%s\n%s\n%s\n%s' "$BEGIN_MARK" "$(path_line "$1" "$bindir" "$path_where")" \
+      "$(init_line "$1")" "$END_MARK"
+  else
+    printf '%s\n%s\n%s' "$BEGIN_MARK" "$(init_line "$1")" "$END_MARK"
+  fi
 }
 
 # edit MODE FILE [BLOCK] > OUT: FILE with BLOCK put in place of its venvguard block or
@@ -178,6 +275,56 @@ edit() {
   ' <"$2" # on stdin: awk would take an operand such as a=b/.bashrc for an assignment
 }
 
+block_of() { # block_of FILE: the lines inside its venvguard block, if any
+  [ -f "$1" ] || return 0
+  awk -v b="$BEGIN_MARK" -v e="$END_MARK" '
+    $0 == b { inside = 1; next }
+    $0 == e { inside = 0; next }
+    inside { print }
+  ' <"$1"
+}
+
+# own_line SHELL: "FILE:N: LINE" for the first venvguard line that the user (or a
+# plugin manager) put in that shell's start-up files outside the marked block: an
+# init line, a plugin manager's line that loads venvguard, or the plugin file itself.
+own_line() {
+  case $1 in
+    bash) set -- "$(resolve "$(rc_path bash)")" ;;
+    zsh)
+      zdir=$(zsh_dir)
+      set -- "$(resolve "$zdir/.zshrc")" "list:$zdir/.zsh_plugins.txt"
+      ;;
+    fish)
+      fdir=$(fish_dir)
+      set -- "$fdir/config.fish" "list:$fdir/fish_plugins"
+      for f in "$fdir"/conf.d/*.fish; do
+        if [ -f "$f" ]; then set -- "$@" "$f"; fi
+      done
+      ;;
+  esac
+  for f in "$@"; do
+    list=0
+    case $f in list:*) list=1 && f=${f#list:} ;; esac
+    [ -f "$f" ] && [ -r "$f" ] || continue
+    found=$(awk -v b="$BEGIN_MARK" -v e="$END_MARK" -v list="$list" '
+      $0 == b { inside = 1; next }
+      $0 == e { inside = 0; next }
+      inside { next }
+      { line = $0; sub(/^[ \t]+/, "", line) }
+      line ~ /^#/ { next }
+      line ~ /venvguard[ \t]+init/ || line ~ /venvguard\.plugin\.zsh/ ||
+      line ~ /^(zinit|zi|zplug|antigen|antidote|zgenom|zgen|znap|antibody|fisher)[ \t].*venvguard/ ||
+      line ~ /^plugins=\(.*venvguard/ ||
+      (list == 1 && line ~ /(^|\/)venvguard([ \t@#]|$)/) { print NR ": " line; exit }
+    ' <"$f")
+    if [ -n "$found" ]; then
+      printf '%s:%s\n' "$f" "$found"
+      return 0
+    fi
+  done
+  return 0
+}
+
 resolve() { # the file a path names, through symlinks (dotfile managers)
   if [ -L "$1" ]; then
     readlink -f -- "$1" || die "cannot resolve the symlink $1"
@@ -198,20 +345,65 @@ replace_file() { # replace_file TARGET NEWCONTENT: atomically, keeping TARGET's 
   tmp_new=''
 }
 
+show_diff() { # show_diff NAME OLD NEW: what the edit would do, as a unified diff
+  say "would change $1:"
+  if have diff; then
+    diff -u -- "$2" "$3" | NAME=$1 awk '
+      NR == 1 { print "--- " ENVIRON["NAME"]; next }
+      NR == 2 { print "+++ " ENVIRON["NAME"]; next }
+      { print }' || true
+  else
+    say "(no diff on PATH) it would become:"
+    cat -- "$3"
+  fi
+}
+
 marker_error() {
   die "$1 has a '$BEGIN_MARK' or '$END_MARK' line without its partner: fix it by hand, then run install.sh again"
 }
 
-rc_add() { # rc_add SHELL
+rc_add() { # rc_add SHELL: sets guard (block, own or none) and guard_file
   rc=$(rc_path "$1")
   target=$(resolve "$rc")
   source_file=/dev/null
   if [ -e "$target" ]; then source_file=$target; fi
+  guard_file=$rc
+  mine=$(own_line "$1")
   new_edit_temp
   out=$tmp_edit
+  if [ -n "$mine" ]; then
+    guard=own
+    guard_file=${mine%%: *}
+    guard_file=${guard_file%:*}
+    say "$mine"
+    say "  already loads venvguard: that line is yours and stays; no block is added beside it"
+    [ -e "$target" ] || return 0
+    edit remove "$target" >"$out" || marker_error "$rc"
+    cmp -s -- "$out" "$target" && return 0
+    if [ "$dry_run" = 1 ]; then
+      show_diff "$rc" "$target" "$out"
+      return 0
+    fi
+    replace_file "$target" "$out"
+    say "$rc: took out the venvguard block (your line does its work)"
+    return 0
+  fi
+  guard=block
+  # Keep the PATH line of a block already there, though PATH now holds the directory
+  # (most likely because that block put it there).
+  if [ -z "$path_where" ] && [ -n "$bindir" ]; then
+    for where in front back; do
+      wanted=$(path_line "$1" "$bindir" "$where")
+      if block_of "$target" | grep -Fqx -- "$wanted"; then path_where=$where; fi
+    done
+  fi
   edit install "$source_file" "$(block "$1")" >"$out" || marker_error "$rc"
   if [ -e "$target" ] && cmp -s -- "$out" "$target"; then
     say "$rc: the venvguard block is already there"
+    return 0
+  fi
+  if [ "$dry_run" = 1 ]; then
+    show_diff "$rc" "$source_file" "$out"
     return 0
   fi
   replace_file "$target" "$out"
@@ -228,8 +420,15 @@ rc_remove() { # rc_remove SHELL: sets removed=1 when it took a block out
   if cmp -s -- "$out" "$target"; then return 0; fi
   removed=1
   if [ "$1" = fish ] && [ ! -s "$out" ] && [ ! -L "$rc" ]; then
+    if [ "$dry_run" = 1 ]; then
+      show_diff "$rc" "$target" /dev/null
+      say "(the file would be removed: it held only the block)"
+      return 0
+    fi
     rm -f -- "$rc" # the whole file was ours
     say "$rc: removed"
+  elif [ "$dry_run" = 1 ]; then
+    show_diff "$rc" "$target" "$out"
   else
     replace_file "$target" "$out"
     say "$rc: took out the venvguard block"
@@ -238,10 +437,12 @@ rc_remove() { # rc_remove SHELL: sets removed=1 when it took a block out
 
 bash_login_note() {
   for f in "$HOME/.bash_profile" "$HOME/.bash_login"; do
-    if [ -f "$f" ] && ! grep -q 'bashrc' "$f"; then
-      warn "note: login shells read $f, which does not source ~/.bashrc; add"
-      warn "  [ -f ~/.bashrc ] && . ~/.bashrc    to $f if your terminal starts login shells"
-      return 0
+    if [ -f "$f" ]; then
+      if ! grep -q 'bashrc' "$f"; then
+        warn "note: login shells read $f, which does not source ~/.bashrc; add"
+        warn "  [ -f ~/.bashrc ] && . ~/.bashrc    to $f if your terminal starts login shells"
+      fi
+      return 0 # bash reads the first of these that exists, and only that one
     fi
   done
 }
@@ -257,19 +458,16 @@ pip_python() {
   python3 -c 'import sys; print(sys.executable)'
 }
 
-install_package() {
+# choose_installer: sets how (uv, pipx, pip), bindir (where the venvguard command
+# goes) and, for pip, py and pip_args. Changes nothing.
+choose_installer() {
+  pip_args=''
   if have uv; then
-    say "installing venvguard from $checkout with uv"
-    uv tool install --force --reinstall-package venvguard "$checkout"
-    record uv
+    how=uv
     bindir=$(uv tool dir --bin 2>/dev/null) || bindir=${XDG_BIN_HOME:-$HOME/.local/bin}
-    path_fix="run \`uv tool update-shell\`, or add"
   elif have pipx; then
-    say "installing venvguard from $checkout with pipx"
-    pipx install --force "$checkout"
-    record pipx
+    how=pipx
     bindir=$(pipx environment --value PIPX_BIN_DIR 2>/dev/null) || bindir=$HOME/.local/bin
-    path_fix="run \`pipx ensurepath\`, or add"
   else
     py=$(pip_python)
     facts=$("$py" -c 'import os, sys, sysconfig
@@ -282,32 +480,68 @@ print(int(managed and not venv), int(venv or writable), sysconfig.get_path("scri
     if [ "$(fact 1)" = 1 ] && [ -z "${PIP_BREAK_SYSTEM_PACKAGES:-}" ]; then
       die "$py is managed by your system (PEP 668, externally-managed-environment): pip will not install into it. Install uv (curl -LsSf https://astral.sh/uv/install.sh | sh) or pipx (e.g. apt install pipx), then run ./install.sh again"
     fi
+    how="pip $py"
     if [ "$(fact 2)" = 1 ]; then # a venv, pyenv, conda, root: its own site-packages
-      say "installing venvguard from $checkout with pip into $py's environment"
-      "$py" -m pip install "$checkout"
       bindir=$(fact 3)
     else
-      say "installing venvguard from $checkout with pip --user"
-      "$py" -m pip install --user "$checkout"
+      pip_args=--user
       bindir=$(fact 4)
     fi
-    record "pip $py"
   fi
 }
 
-record() {
+install_package() {
+  choose_installer
+  case $how in
+    uv) what="uv tool install" ;;
+    pipx) what="pipx install" ;;
+    *) what="pip${pip_args:+ $pip_args} (${how#pip }'s)" ;;
+  esac
+  if [ "$dry_run" = 1 ]; then
+    say "would install venvguard from $checkout with $what, its command into $bindir"
+    return 0
+  fi
+  say "installing venvguard from $checkout with $what"
+  case $how in
+    uv) uv tool install --force --reinstall-package venvguard "$checkout" ;;
+    pipx) pipx install --force "$checkout" ;;
+    # the block (or the advice at the end) sees to PATH: no warning from pip about it
+    *) "$py" -m pip install --no-warn-script-location ${pip_args:+"$pip_args"} "$checkout" ;;
+  esac
   mkdir -p -- "$STATE_DIR"
-  printf '%s\n' "$1" >"$RECORD"
+  printf '%s\n%s\n' "$how" "$bindir" >"$RECORD"
 }
 
+recorded() { # recorded N: line N of the record of what install.sh installed
+  if [ -f "$RECORD" ]; then sed -n "$1p" <"$RECORD"; fi
+}
+
+# live_run: "PID" of a guarded run under way on this machine (its journal entry is
+# named after its supervisor's pid), or nothing.
+live_run() {
+  for entry in "$STATE_DIR"/runs/*/*.json; do
+    [ -e "$entry" ] || continue
+    pid=${entry##*/}
+    pid=${pid%%.*}
+    case $pid in '' | *[!0-9]*) continue ;; esac
+    if [ -d "/proc/$pid" ] || kill -0 "$pid" 2>/dev/null; then
+      printf '%s\n' "$pid"
+      return 0
+    fi
+  done
+  return 0
+}
+
+# uninstall_package: sets pkg_gone=1 when venvguard is no longer installed after it
 uninstall_package() {
-  how=''
-  if [ -f "$RECORD" ]; then
-    how=$(cat -- "$RECORD")
-  elif have uv && uv tool list 2>/dev/null | grep -q '^venvguard '; then
-    how=uv
-  elif have pipx && pipx list --short 2>/dev/null | grep -q '^venvguard '; then
-    how=pipx
+  pkg_gone=0
+  how=$(recorded 1)
+  if [ -z "$how" ]; then
+    if have uv && uv tool list 2>/dev/null | grep -q '^venvguard '; then
+      how=uv
+    elif have pipx && pipx list --short 2>/dev/null | grep -q '^venvguard '; then
+      how=pipx
+    fi
   fi
   case $how in
     uv) set -- uv tool uninstall venvguard ;;
@@ -315,17 +549,63 @@ uninstall_package() {
     # PEP 668 guards uninstalls too; this removes only what install.sh put there.
     pip\ *) set -- env PIP_BREAK_SYSTEM_PACKAGES=1 "${how#pip }" -m pip uninstall -y venvguard ;;
     *)
-      say "venvguard was not installed by install.sh (no $RECORD, nothing in uv tool list or pipx list): the package is left alone"
+      if have venvguard; then
+        say "venvguard ($(command -v venvguard)) was not installed by install.sh (no $RECORD, nothing in uv tool list or pipx list): the package is left alone, and so are its state and cache"
+      else
+        pkg_gone=1
+      fi
       return 0
       ;;
   esac
+  if [ "$dry_run" = 1 ]; then
+    say "would uninstall the venvguard package: $*"
+    pkg_gone=1
+    return 0
+  fi
+  # Runs that were cut short and never settled: settle them (remove what they left
+  # half-made) while venvguard is still there to do it.
+  vg=$(recorded 2)/venvguard
+  [ -x "$vg" ] || vg=$(command -v venvguard || true)
+  for entry in "$STATE_DIR"/runs/*/*.json; do
+    if [ -e "$entry" ] && [ -n "$vg" ]; then
+      say "settling the runs that were cut short first: $vg clean"
+      "$vg" clean || true
+    fi
+    break
+  done
   say "uninstalling the venvguard package: $*"
   if ! "$@"; then
     warn "could not uninstall the package; $RECORD stays, so install.sh --uninstall can try again"
     return 0
   fi
   rm -f -- "$RECORD"
-  rmdir -- "$STATE_DIR/runs" "$STATE_DIR" 2>/dev/null || true
+  pkg_gone=1
+}
+
+remove_state_and_cache() {
+  if [ -d "$STATE_DIR" ]; then
+    kept=''
+    if [ -f "$STATE_DIR/broken" ]; then
+      kept=$(cut -f 1 <"$STATE_DIR/broken" | sed '/^$/d' | tr '\n' ' ')
+    fi
+    if [ "$dry_run" = 1 ]; then
+      say "would remove $STATE_DIR (venvguard's journal and records)"
+    else
+      rm -rf -- "$STATE_DIR"
+      say "removed $STATE_DIR (venvguard's journal and records)"
+    fi
+    if [ -n "$kept" ]; then
+      say "  it noted environments kept broken, which stay as they are: ${kept% }"
+    fi
+  fi
+  if [ -d "$CACHE_DIR" ]; then
+    if [ "$dry_run" = 1 ]; then
+      say "would remove $CACHE_DIR (the cached init snippets)"
+    else
+      rm -rf -- "$CACHE_DIR"
+      say "removed $CACHE_DIR (the cached init snippets)"
+    fi
+  fi
 }
 
 # --- showing it at work --------------------------------------------------------------
@@ -340,7 +620,7 @@ show() { # show VENVGUARD
     say "$what: $vg (\`venvguard --version\` did not answer)"
   fi
   if "$vg" --help 2>/dev/null | grep -q 'doctor'; then
-    "$vg" doctor || warn "venvguard doctor reported a problem (above)"
+    PATH=$new_path "$vg" doctor || warn "venvguard doctor reported a problem (above)"
   fi
   [ "$do_demo" = 1 ] || return 0
   if ! have python3; then
@@ -404,22 +684,39 @@ else:
 EOF
 }
 
-# --- main ----------------------------------------------------------------------------
+# --- uninstall -----------------------------------------------------------------------
 
 if [ "$action" = uninstall ]; then
+  if [ "$do_pkg" = 1 ] && pid=$(live_run) && [ -n "$pid" ]; then
+    die "a guarded run is under way (venvguard's supervisor, pid $pid): let it finish, then run install.sh --uninstall again (nothing was changed)"
+  fi
   if [ "$do_rc" = 1 ]; then
     removed=0
     for s in bash zsh fish; do
-      if [ -z "$shell_name" ] || [ "$s" = "$shell_name" ]; then rc_remove "$s"; fi
+      if [ -z "$shell_name" ] || [ "$s" = "$shell_name" ]; then
+        rc_remove "$s"
+        mine=$(own_line "$s")
+        if [ -n "$mine" ]; then
+          say "note: $mine"
+          say "  loads venvguard too; that line is yours: take it out by hand if you wish"
+        fi
+      fi
     done
     [ "$removed" = 1 ] || say "no rc file holds the venvguard block"
   fi
-  if [ "$do_pkg" = 1 ]; then uninstall_package; fi
-  if [ "$do_rc" = 1 ]; then
+  if [ "$do_pkg" = 1 ]; then
+    uninstall_package
+    if [ "$pkg_gone" = 1 ]; then remove_state_and_cache; fi
+  fi
+  if [ "$dry_run" = 1 ]; then
+    say "dry run: nothing was changed."
+  elif [ "$do_rc" = 1 ]; then
     say "done. Shells already open keep venvguard's functions until you start a new one (exec \$SHELL)."
   fi
   exit 0
 fi
+
+# --- install -------------------------------------------------------------------------
 
 if [ "$do_rc" = 1 ] && [ -z "$shell_name" ]; then
   shell_name=$(basename -- "${SHELL:-unknown}")
@@ -430,45 +727,106 @@ if [ "$do_rc" = 1 ] && [ -z "$shell_name" ]; then
 fi
 
 bindir=''
-path_fix=''
-if [ "$do_pkg" = 1 ]; then install_package; fi
+how=''
+if [ "$do_pkg" = 1 ]; then
+  install_package
+else
+  recorded_bin=$(recorded 2)
+  if [ -n "$recorded_bin" ] && [ -x "$recorded_bin/venvguard" ]; then bindir=$recorded_bin; fi
+fi
+
+# The venvguard new shells will run, and whether the block must put its directory on
+# PATH: only when it is not there yet and no other venvguard (a pyenv shim, say)
+# stands for it. At the front, as uv and pipx would put it; at the back when the
+# directory also holds a python3 (a virtual environment's, pyenv's), which must not
+# hide the one you use.
+vg=''
+path_where=''
+on_path=$(command -v venvguard 2>/dev/null || true)
+if [ -n "$bindir" ] && { [ -x "$bindir/venvguard" ] || [ "$dry_run" = 1 ]; }; then
+  vg=$bindir/venvguard
+  [ -x "$vg" ] || vg=''
+  case ":$PATH:" in
+    *":$bindir:"*)
+      if [ -n "$on_path" ] && [ -n "$vg" ] && [ "$on_path" != "$vg" ]; then
+        warn "note: \`venvguard\` on your PATH is $on_path, which comes before $vg"
+      fi
+      ;;
+    *)
+      shims_root=''
+      case $on_path in
+        */shims/venvguard) shims_root=${on_path%/shims/venvguard} ;;
+      esac
+      case $bindir in
+        "$shims_root"/versions/*) ;; # pip into a pyenv Python: its shim runs this one
+        *)
+          if [ -x "$bindir/python3" ] || [ -x "$bindir/python" ]; then
+            path_where=back
+          else
+            path_where=front
+          fi
+          if [ -n "$on_path" ] && [ "$on_path" != "$bindir/venvguard" ]; then
+            warn "note: another \`venvguard\` is on your PATH ($on_path); the block puts $bindir $path_where of PATH"
+          fi
+          ;;
+      esac
+      ;;
+  esac
+elif [ -n "$on_path" ]; then
+  vg=$on_path
+fi
+case $path_where in
+  front) new_path=$bindir:$PATH ;;
+  back) new_path=$PATH:$bindir ;;
+  *) new_path=$PATH ;;
+esac
+
+guard=none
+guard_file=''
 if [ "$do_rc" = 1 ]; then
+  case $how in
+    uv | pipx)
+      if [ -n "$path_where" ] && [ "$dry_run" = 0 ]; then
+        say "(if $how warned that $bindir is not on your PATH: nothing to do, the venvguard block puts it there in new shells, before its init line)"
+      fi
+      ;;
+  esac
   rc_add "$shell_name"
   if [ "$shell_name" = bash ]; then bash_login_note; fi
 fi
 
-vg=''
-if [ -n "$bindir" ] && [ -x "$bindir/venvguard" ]; then
-  vg=$bindir/venvguard
-  case ":$PATH:" in
-    *":$bindir:"*)
-      first=$(command -v venvguard || true)
-      if [ "$first" != "$vg" ]; then
-        warn "note: \`venvguard\` on your PATH is $first, which comes before $vg"
-      fi
-      ;;
-    *)
-      warn "$bindir is not on your PATH, so the init line does nothing until it is:"
-      warn "  ${path_fix:-add}  export PATH=\"$bindir:\$PATH\"  to your rc file (before the venvguard block)"
-      ;;
-  esac
-elif have venvguard; then
-  vg=$(command -v venvguard)
+if [ "$dry_run" = 1 ]; then
+  say "dry run: nothing was changed."
+  exit 0
 fi
+
 if [ -n "$vg" ]; then
   show "$vg"
 elif [ "$do_pkg" = 1 ]; then
   die "installed, but the venvguard command is nowhere to be found (looked in ${bindir:-PATH})"
 fi
 
+# Will a new shell be guarded? Only if something loads venvguard at its start, and
+# venvguard is on the PATH it will have there.
 say ''
-if [ "$do_rc" = 1 ]; then
-  say "done. New $shell_name shells guard uv, python -m venv and virtualenv; to start in this one:  exec $shell_name"
-else
-  case ${shell_name:-$(basename -- "${SHELL:-bash}")} in
+if [ "$do_rc" = 0 ]; then
+  s=${shell_name:-$(basename -- "${SHELL:-bash}")}
+  case $s in
     fish) line='venvguard init fish | source' ;;
     zsh) line="eval \"\$(venvguard init zsh)\"" ;;
     *) line="eval \"\$(venvguard init bash)\"" ;;
   esac
   say "done. To guard your shell, add its init line to its rc file yourself:  $line"
+  if [ -n "$path_where" ]; then
+    say "  and before it, as $bindir is not on your PATH:  $(path_line "$s" "$bindir" "$path_where")"
+  fi
+elif [ -z "$vg" ]; then
+  say "not guarded yet: $guard_file loads venvguard, but no venvguard command was found (install it, or run ./install.sh without --no-install); until then new $shell_name shells start as before"
+elif [ "$guard" = own ] && [ -n "$path_where" ]; then
+  warn "$bindir is not on your PATH, so your own line in $guard_file finds no venvguard: put"
+  warn "  $(path_line "$shell_name" "$bindir" "$path_where")"
+  warn "  before that line (or run ./install.sh again after taking it out, and let the block do both)"
+  say "not guarded yet: new $shell_name shells will not find venvguard (see above)"
+else
+  say "done. New $shell_name shells guard uv, pip, python -m venv, virtualenv, poetry, pdm, hatch, pipenv, tox and nox ($guard_file loads venvguard); to start in this one:  exec $shell_name"
 fi

@@ -17,7 +17,13 @@ import pytest
 
 from venvguard import init, journal, processes
 
-SHELL_DIR = Path(__file__).resolve().parents[2] / "shell"
+ROOT = Path(__file__).resolve().parents[2]
+SHELL_DIR = ROOT / "shell"
+INSTALL_SH = ROOT / "install.sh"
+# The plugin managers' files: <repo>/venvguard.plugin.zsh (oh-my-zsh, zinit, antidote,
+# ...) and conf.d/*.fish (fisher copies them to ~/.config/fish/conf.d/).
+PLUGIN_ZSH_FILES = [ROOT / "venvguard.plugin.zsh"]
+PLUGIN_FISH_FILES = sorted((ROOT / "conf.d").glob("*.fish"))
 BASH = SHELL_DIR / "venvguard.bash"
 ZSH = SHELL_DIR / "venvguard.zsh"
 FISH = SHELL_DIR / "venvguard.fish"
@@ -111,24 +117,44 @@ def test_the_bash_files_parse(path):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("path", ZSH_FILES, ids=lambda p: p.name)
+def test_the_plugin_managers_files_are_there():
+    assert [p.name for p in PLUGIN_ZSH_FILES if p.is_file()] == ["venvguard.plugin.zsh"]
+    assert [p.name for p in PLUGIN_FISH_FILES] == ["venvguard.fish"]
+
+
+def test_install_sh_passes_shellcheck_as_posix_sh():
+    shellcheck = require("shellcheck")
+    result = subprocess.run([shellcheck, "-s", "sh", str(INSTALL_SH)], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_install_sh_parses_in_sh():
+    result = subprocess.run([require("sh"), "-n", str(INSTALL_SH)], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("path", ZSH_FILES + PLUGIN_ZSH_FILES, ids=lambda p: p.name)
 def test_the_zsh_files_parse(path):
     result = subprocess.run([require("zsh"), "-n", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("path", FISH_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", FISH_FILES + PLUGIN_FISH_FILES,
+                         ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_fish_files_parse(path):
     result = subprocess.run([require("fish"), "--no-execute", str(path)], capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("path", FISH_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", FISH_FILES + PLUGIN_FISH_FILES,
+                         ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_fish_files_are_formatted_as_fish_indent_wants(path):
     result = subprocess.run([require("fish_indent"), "--check", str(path)],
                             capture_output=True, text=True)
-    assert result.returncode == 0, f"fish_indent would reformat shell/{path.name}"
+    assert result.returncode == 0, f"fish_indent would reformat {path.relative_to(ROOT)}"
 
 
 # --- non-interactive shells: the snippet defines nothing ----------------------------------

@@ -1,0 +1,19 @@
+# venvguard for zsh plugin managers: oh-my-zsh, zinit, antidote, zsh_unplugged and
+# the like source <repo>/venvguard.plugin.zsh. Where venvguard is on PATH this
+# sources the snippet `venvguard init zsh --cache` keeps in
+# ${XDG_CACHE_HOME:-~/.cache}/venvguard/init.zsh, with no process started; when that
+# file is missing, it runs `venvguard init zsh --cache` once, which writes it and
+# prints the line that sources it. Where venvguard is not installed it does nothing,
+# silently, and leaves $? at 0.
+
+if (( ${+commands[venvguard]} )); then
+  typeset -g __venvguard_plugin=${XDG_CACHE_HOME:-}
+  [[ $__venvguard_plugin == /* ]] || __venvguard_plugin=$HOME/.cache
+  __venvguard_plugin=$__venvguard_plugin/venvguard/init.zsh
+  if [[ -r $__venvguard_plugin ]]; then
+    source "$__venvguard_plugin"
+  else
+    eval "$(command venvguard init zsh --cache)"
+  fi
+  unset __venvguard_plugin
+fi
