@@ -16,8 +16,9 @@ script (and the python of its shebang) instead: for debugging, not for the recor
 Every timing is a comparison made in the same run: the measured commands are
 interleaved (round-robin, in a freshly shuffled order each round, after warm-up
 rounds). "Added" times are medians of the per-round differences (A - B in the
-same round), so a slow moment of the machine hits both sides of a pair. The one
-absolute limit is the prompt hook's, which runs inside the shell.
+same round), so a slow moment of the machine hits both sides of a pair. The
+absolute limits are the prompt hook's, which runs inside the shell, and those of
+the commands a user types, installed without bytecode (promise 8).
 
 Promises checked (--check exits 1 if one is broken, 2 if the set-up failed):
   1. shell start-up added by `eval "$(venvguard init SHELL)"` (fish:
@@ -36,6 +37,9 @@ Promises checked (--check exits 1 if one is broken, 2 if the set-up failed):
      (init, exec of a guarded and of an unguarded command, _settle)
   7. the note a guarded run takes of an existing environment before the tool starts
      (its site-packages listing) costs <= 2 ms for 300 distributions
+  8. installed without bytecode (a second venv, `pip install --no-compile`, run with
+     PYTHONDONTWRITEBYTECODE=1, as `uv tool install` leaves it): `venvguard --version`
+     < 50 ms; `venvguard --help`, `status`, `doctor` < 150 ms each (medians)
 
 Shown beside them, not promised: the start-up `direnv hook SHELL` adds, the
 processes each rc line starts, and for each hot path its `-X importtime` total with
@@ -358,8 +362,10 @@ class Sandbox:
 
 
 class Cmd:
-    def __init__(self, key: str, label: str, argv: list[str], env: dict, cwd: str | None = None):
+    def __init__(self, key: str, label: str, argv: list[str], env: dict, cwd: str | None = None,
+                 codes: tuple[int, ...] = (0,)):
         self.key, self.label, self.argv, self.env, self.cwd = key, label, argv, env, cwd
+        self.codes = codes  # the exit statuses that are not a failure of the set-up
         self.times: list[float] = []  # seconds, one per measured round
 
     def once(self) -> float:
@@ -373,7 +379,7 @@ class Cmd:
             stderr=subprocess.DEVNULL,
         )
         elapsed = time.perf_counter() - start
-        if code:
+        if code not in self.codes:
             raise SetupError(f"`{self.label}` exited with {code}")
         return elapsed
 
@@ -866,6 +872,7 @@ def run(opts: argparse.Namespace) -> int:
         startup_processes(sb, shells, neighbours, report, strace)
         imports(sb, shells, report)
         existing_env_note(sb, report)
+        no_bytecode(opts, sb, root, base, report)
         if opts.keep:
             keep = tempfile.mkdtemp(prefix="venvguard-bench-kept-")
             shutil.copytree(root, keep, symlinks=True, dirs_exist_ok=True)
@@ -911,6 +918,52 @@ def existing_env_note(sb: Sandbox, report: Report) -> None:
     print(f"  site-packages listing of 300 distributions: {us(seconds)} (median of 101)")
     report.promise(7, "note of an existing env (300 distributions)", us(seconds),
                    f"<= {NOTE_LIMIT * 1e3:g} ms beyond the guarded call", seconds <= NOTE_LIMIT)
+
+
+NO_BYTECODE_ROUNDS = 15  # at most: four whole commands a round, of up to 150 ms each
+NO_BYTECODE_LIMITS = {"--version": 50e-3, "--help": 150e-3, "status": 150e-3, "doctor": 150e-3}
+
+
+def no_bytecode(opts, sb: Sandbox, root: str, base: str, report: Report) -> None:
+    """The checkout installed a second time, into a fresh venv, without bytecode
+    (`pip install --no-compile`, run with PYTHONDONTWRITEBYTECODE=1), as `uv tool
+    install` leaves it: every import compiles its source at each start, so what a
+    command imports (typer and pydantic are a quarter of a second) shows in full.
+    The commands a user types, timed whole; clean is shown, not promised."""
+    rounds = min(opts.rounds, NO_BYTECODE_ROUNDS)
+    heading(
+        f"Installed without bytecode (as `uv tool install`): {rounds} rounds after "
+        f"{opts.warmup} warm-up rounds, interleaved"
+    )
+    venv = os.path.join(root, "no-bytecode")
+    capture([base, "-m", "venv", "--without-pip", venv], "python -m venv (no bytecode)",
+            env=clean_env())
+    python, venvguard = (os.path.join(venv, "bin", n) for n in ("python", "venvguard"))
+    floor_pip = os.path.join(root, "floor", "bin", "pip")
+    pip = [floor_pip] if os.access(floor_pip, os.X_OK) else [sys.executable, "-m", "pip"]
+    env = {**clean_env(), "PYTHONDONTWRITEBYTECODE": "1"}
+    t0 = time.monotonic()
+    capture([*pip, "--python", python, "install", "-q", "--disable-pip-version-check",
+             "--no-compile", REPO], "pip install --no-compile of the checkout", env=env)
+    print(f"  {venv}: `pip --python ... install --no-compile` {time.monotonic() - t0:.1f} s")
+    env = {**sb.env, "PYTHONDONTWRITEBYTECODE": "1"}
+    cmds = [Cmd("py", "python -c pass", [python, "-c", "pass"], env, sb.root)]
+    for args in (["--version"], ["--help"], ["status"], ["doctor"], ["clean"]):
+        cmds.append(Cmd(args[0], f"venvguard {args[0]}", [venvguard, *args], env, sb.root,
+                        codes=(0, 1) if args == ["doctor"] else (0,)))  # 1: a check warns
+    interleave(cmds, rounds, opts.warmup)
+    compiled = sum(name.endswith(".pyc") for _top, _dirs, names in os.walk(venv)
+                   for name in names)
+    print(f"  .pyc files in it after the runs: {compiled}")
+    print(f"  {'command':<24} {'median':>10} {'p25':>10} {'p75':>10}  limit")
+    for c in cmds:
+        lo, hi = quartiles(c.times)
+        limit = NO_BYTECODE_LIMITS.get(c.key)
+        shown = f"< {limit * 1e3:g} ms" if limit else "-"
+        print(f"  {c.label:<24} {ms(c.median())} {ms(lo)} {ms(hi)}  {shown}")
+        if limit:
+            report.promise(8, f"no bytecode: venvguard {c.key}", f"{c.median() * 1e3:.1f} ms",
+                           f"< {limit * 1e3:g} ms", c.median() < limit and compiled == 0)
 
 
 def describe_machine(

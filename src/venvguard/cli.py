@@ -1,19 +1,20 @@
-"""The typer CLI: status, repair, clean, doctor, --version, and help for everything.
+"""The typer CLI: repair, scan, and help for everything.
 
-`init`, `exec`/`run` and the prompt hook's `_settle` are dispatched in entry.py
-without importing typer (they are on hot paths); they are declared here too so
-that `venvguard --help` lists them and `venvguard exec --help` explains them.
+`init`, `exec`/`run`, the prompt hook's `_settle`, `--version`, and `status`,
+`clean`, `doctor` with only their own options are dispatched in entry.py without
+importing typer (a quarter of a second where no bytecode is written); they are
+declared here too so that `venvguard --help` lists them, `venvguard CMD --help`
+explains them and a wrong option gets typer's usage error. The commands here call
+the same functions entry.py does (status.run, clean.run, doctor.run).
 """
 
 import os
-import shutil
 import sys
-import time
 
 import typer
 
-from venvguard import __version__, journal, kept, settle
-from venvguard.messages import say, show_command, show_path
+from venvguard import __version__, journal, kept
+from venvguard.messages import say, show_path
 
 app = typer.Typer(
     add_completion=False,
@@ -80,85 +81,9 @@ def status(
 
     Example: venvguard status --json | jq '.kept[] | select(.state == "broken") | .path'
     """
-    runs = [_entry_state(path) for path in journal.listing()]
-    records = [_record_state(record) for record in kept.prune()]
-    if as_json:
-        import json
+    from venvguard import status as status_module  # entry.py calls it without typer
 
-        typer.echo(json.dumps({"runs": runs, "kept": records}, indent=2))
-        return
-    for run in runs:
-        typer.echo(_describe_run(run))
-    for record in records:
-        command = show_command(record["argv"] or ["?"])
-        repair = record["repair"] or show_command(record["argv"] or ["?"], limit=200)
-        if record["state"] == "broken":
-            what = f"broken   {show_path(record['path'])}: {record['reason']}"
-        else:
-            what = f"kept     {show_path(record['path'])}: may be incomplete"
-        typer.echo(f"{what} after `{command}` ({_ago(record['when'])}); repair: {repair}")
-    if not runs and not records:
-        typer.echo("nothing under way, nothing cut short, no environment kept incomplete")
-
-
-def _record_state(record: dict) -> dict:
-    """A kept record as `status` shows it: broken (checked, with what is wrong) or
-    incomplete (kept unchecked)."""
-    broken = kept.is_broken(record)
-    reason = record.get("reason") or ""
-    return {
-        "path": record["path"],
-        "state": "broken" if broken else "incomplete",
-        "reason": reason[len(kept.BROKEN):] if broken else reason,
-        "argv": record.get("argv") or [],
-        "repair": record.get("repair"),
-        "cwd": record.get("cwd"),
-        "when": record.get("when"),
-    }
-
-
-def _entry_state(path: str) -> dict:
-    """One journal entry: running (its supervisor holds it), cut short (nobody does),
-    elsewhere (another host's), or unreadable."""
-    try:
-        held = journal.claim(path)
-        if held is None:
-            data, state = journal.read(path), "running"
-        else:
-            data = held.data
-            held.release()
-            state = "cut-short" if data["host"] == os.uname().nodename else "elsewhere"
-    except journal.JournalError as e:
-        return {"entry": path, "state": "unreadable", "error": str(e)}
-    return {
-        "entry": path, "state": state, "argv": data["argv"], "cwd": data["cwd"],
-        "started": data.get("started"),
-        "targets": [{"path": t["path"], "existed": t["existed"] != "absent"}
-                    for t in data["targets"]],
-    }
-
-
-def _describe_run(run: dict) -> str:
-    if run["state"] == "unreadable":
-        return f"broken   {show_path(run['entry'])}: {run['error']}"
-    label = {"running": "running ", "cut-short": "cut short"}.get(run["state"], run["state"])
-    targets = ", ".join(
-        f"{show_path(t['path'])} ({'existed' if t['existed'] else 'new'})" for t in run["targets"]
-    )
-    return (
-        f"{label} `{show_command(run['argv'])}` in {show_path(run['cwd'])} "
-        f"({_ago(run['started'])}): {targets}"
-    )
-
-
-def _ago(when: object) -> str:
-    if not isinstance(when, int | float):
-        return "time unknown"
-    seconds = max(0, int(time.time() - when))
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return f"{seconds} s ago"
+    raise typer.Exit(status_module.run(as_json=as_json))
 
 
 @app.command()
@@ -221,6 +146,7 @@ def scan(
     Example: venvguard scan ~/code --json | jq -r '.[] | select(.verdict != "whole") | .path'
     """
     from venvguard import scan as scanning
+    from venvguard import settle
 
     here = os.path.abspath(directory)
     busy = {t["path"] for t in settle.live_targets()}
@@ -292,11 +218,30 @@ def _confirm(question: str) -> bool:
 @app.command()
 def clean(
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would be done."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object, for scripts: "
+                                 "what was (would be) done to each environment, and why."),
 ):
-    """Settle runs that were cut short (kill -9, a crash, a reboot), as the prompt hook does."""
-    count = settle.orphans(dry_run=dry_run)
-    if count == 0:
-        say("nothing to settle")
+    """Settle runs that were cut short (kill -9, a crash, a reboot), as the prompt hook does.
+
+    Example: venvguard clean -n --json | jq -r '.settled[].targets[] | .action'
+    """
+    from venvguard import clean as clean_module  # entry.py calls it without typer
+
+    raise typer.Exit(clean_module.run(dry_run=dry_run, as_json=as_json))
+
+
+@app.command("config")
+def config_(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object, for scripts."),
+):
+    """Show the effective settings and where each came from (the default,
+    config.toml, or a VENVGUARD_* variable); exit 1 if one could not be used.
+
+    Example: venvguard config --json | jq -r '.settings.quiet.source'
+    """
+    from venvguard import config
+
+    raise typer.Exit(config.main(["--json"] if as_json else []))
 
 
 @app.command()
@@ -307,81 +252,6 @@ def doctor(
 
     Example: venvguard doctor --json | jq -r '.checks[] | select(.status == "warn") | .detail'
     """
-    checks = _doctor_checks()
-    problems = sum(check["status"] == "warn" for check in checks)
-    if as_json:
-        import json
+    from venvguard import doctor as doctor_module  # entry.py calls it without typer
 
-        typer.echo(json.dumps({"ok": not problems, "checks": checks}, indent=2))
-    else:
-        for check in checks:
-            typer.echo(f"{check['status'] if check['status'] != 'warn' else 'WARN':<4}  "
-                       f"{check['detail']}")
-    raise typer.Exit(1 if problems else 0)
-
-
-def _doctor_checks() -> list[dict]:
-    """Each check as {check, status (ok, warn: a problem, info), detail}."""
-    checks = []
-
-    def add(check: str, status: str, detail: str) -> None:
-        checks.append({"check": check, "status": status, "detail": detail})
-
-    def must(check: str, ok: bool, detail: str) -> None:
-        add(check, "ok" if ok else "warn", detail)
-
-    found = shutil.which("venvguard")
-    must("path", found is not None, f"venvguard {__version__} on PATH: {found or 'not found'}")
-    add("python", "ok", f"python: {sys.executable} ({sys.version.split()[0]})")
-    state = journal.state_dir()
-    must("state", _writable(state), f"state directory {show_path(state)} is writable")
-    must("proc", os.path.isdir("/proc"), "/proc is there (tools die with a killed supervisor)")
-    must("enabled", os.environ.get("VENVGUARD_DISABLE") != "1",
-         "VENVGUARD_DISABLE is not set to 1")
-    for tool in ("uv", "python3", "virtualenv", "pip", "poetry", "pdm", "hatch", "pipenv",
-                 "tox", "nox"):
-        where = shutil.which(tool)
-        add(f"tool:{tool}", "ok" if where else "info", f"{tool}: {where or 'not on PATH'}")
-    for shell, rc in _rc_files().items():
-        if shutil.which(shell) is None:
-            continue
-        found_in = _file_with_init(rc)
-        if found_in:
-            add(f"shell:{shell}", "ok", f"{shell}: {show_path(found_in)} has the init line")
-        else:
-            add(f"shell:{shell}", "info", f"{shell}: no init line in {show_path(rc)}")
-    return checks
-
-
-def _writable(directory: str) -> bool:
-    probe = directory
-    while not os.path.exists(probe):
-        probe = os.path.dirname(probe)
-    return os.path.isdir(probe) and os.access(probe, os.W_OK | os.X_OK)
-
-
-def _rc_files() -> dict[str, str]:
-    home = os.path.expanduser("~")
-    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-    return {
-        "bash": os.path.join(home, ".bashrc"),
-        "zsh": os.path.join(os.environ.get("ZDOTDIR") or home, ".zshrc"),
-        "fish": os.path.join(config, "fish", "config.fish"),
-    }
-
-
-def _file_with_init(rc: str) -> str | None:
-    """The rc file (or, for fish, conf.d file) that holds the init line, if any."""
-    candidates = [rc]
-    if rc.endswith("config.fish"):
-        conf_d = os.path.join(os.path.dirname(rc), "conf.d")
-        if os.path.isdir(conf_d):
-            candidates += sorted(os.path.join(conf_d, n) for n in os.listdir(conf_d))
-    for path in candidates:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                if "venvguard init" in f.read():
-                    return path
-        except OSError:
-            continue
-    return None
+    raise typer.Exit(doctor_module.run(as_json=as_json))

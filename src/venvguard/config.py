@@ -8,7 +8,9 @@ See docs/configuration.md.
 """
 
 import os
+import sys
 
+FLAGS = ("--json",)  # exactly the options cli.config declares (a test holds them equal)
 FAILED_RUNS = ("remove", "keep")
 # name: (default, the variable that overrides the file)
 DEFAULTS = {
@@ -185,3 +187,16 @@ def lines(settings: Settings, environ=os.environ) -> list[str]:
             shown = f'"{value}"'
         out.append(f"{name:<12} {shown:<30} {settings.source[name]}")
     return out
+
+
+def main(args: list[str]) -> int:
+    """`venvguard config [--json]`: the effective settings; exit 1 when the file or a
+    variable could not be used."""
+    settings = load()
+    if "--json" in args:
+        import json
+
+        sys.stdout.write(json.dumps(report(settings), indent=2) + "\n")
+    else:
+        sys.stdout.write("".join(line + "\n" for line in lines(settings)))
+    return 1 if settings.problem else 0

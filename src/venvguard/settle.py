@@ -32,6 +32,9 @@ KEPT_BECAUSE = {
     "not-written": "nothing in it was written during the run: it was moved there",
 }
 STARTED_SLACK = 2.0  # seconds: file systems with coarse timestamps round down
+# What was done to a target, as `clean --json` reports it (a dry run: what would be).
+DONE = {REMOVE: "removed", UNLINK: "removed", KEEP: "kept", NOTHING: "nothing"}
+WOULD = {"removed": "would-remove", "kept": "would-keep", "restored": "would-restore"}
 
 
 def _cwd() -> str | None:
@@ -113,9 +116,36 @@ def message(verdict: decision.Verdict, shown: str, run: str, repair: str) -> str
     return f"kept {shown} ({text})"
 
 
+def _row(report: dict | None, target: dict) -> dict | None:
+    """A target's row in a run's report (for `clean --json`), or None if none is asked."""
+    if report is None:
+        return None
+    row = {"path": target["path"], "existed": target["existed"] != ABSENT,
+           "action": "nothing", "reason": None, "message": None}
+    report["targets"].append(row)
+    return row
+
+
+def _tell(row: dict | None, action: str, reason: str, text: str | None, *,
+          dry_run: bool = False) -> None:
+    """Say what was done to a target (a dry run says nothing here: orphans says what it
+    would settle) and put it in the target's row, if there is one."""
+    if text and not dry_run:
+        say(text, notice=action in ("removed", "restored"))
+    if row is None:
+        return
+    if dry_run and action in WOULD:
+        past = action
+        action = WOULD[past]
+        if text and text.startswith(past + " "):
+            text = f"would {action[6:]} {text[len(past) + 1:]}"
+    row.update(action=action, reason=reason, message=text)
+
+
 def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | None = None,
              ended: float | None = None, planned: bool | None = None,
-             background: bool = True, notes: dict[int, dict | None] | None = None) -> None:
+             background: bool = True, notes: dict[int, dict | None] | None = None,
+             report: dict | None = None, dry_run: bool = False) -> None:
     """Apply the decision to every target of a run that ended, tell the user, and
     finish: delete what was set aside, then the entry.
 
@@ -125,6 +155,8 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
     ended    for an orphan, the latest time its run can have ended
     planned  for an orphan, whether its command names its targets, if already known
     notes    the supervisor's listings of existing targets' site-packages (verify.note)
+    report   for `clean --json`: a run's dict, given its outcome and a row per target
+    dry_run  decide and report only: nothing is touched, the entry is released
     """
     data = entry.data
     if outcome == decision.FINISHED:
@@ -152,23 +184,26 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
     busy: set[str] | None = None
     trash: list[tuple[int, str, int]] = []  # (parent fd, name set aside, its fd)
     opened: list[int] = []
+    if report is not None:
+        report["outcome"] = outcome
     for index, target in enumerate(data["targets"]):
         path, existed, shape = target["path"], target["existed"], target["shape"]
         name, shown = os.path.basename(path), show_path(path, cwd)
+        row = _row(report, target)
         parent = _reach_parent(target, parents.get(index) if parents else None, opened)
         if parent is None:  # not reached safely: never acted upon
             verdict = decision.decide(
                 existed=existed, outcome=outcome, shape=shape,
                 disk=decision.Disk(journal.path_kind(path)), parent_moved=True,
             )
-            if verdict.action != NOTHING:
-                say(message(verdict, shown, run, repair), notice=verdict.action in (REMOVE, UNLINK))
+            text = message(verdict, shown, run, repair) if verdict.action != NOTHING else None
+            _tell(row, DONE[verdict.action], verdict.reason, text, dry_run=dry_run)
             continue
         if existed == DIR and planned and _rolled_back(data, index, parent, shown, run,
-                                                       ended, trash):
+                                                       ended, trash, row, dry_run=dry_run):
             continue
         aside = removal.trash_name(token, index)
-        if planned:  # an entry its own command does not name touches nothing at all
+        if planned and not dry_run:  # an entry its command does not name touches nothing
             _leftover_trash(parent, aside, shape, trash, shown)
         disk, fd = removal.inspect(parent, name)
         if fd is not None:
@@ -190,53 +225,68 @@ def conclude(entry: journal.Entry, outcome: str, *, parents: dict[int, int] | No
             planned=planned,
         )
         try:
-            if verdict.action == REMOVE:
+            if verdict.action == REMOVE and not dry_run:
                 removal.set_aside(parent, name, aside, fd, still_ok=lambda now, shape=shape:
                                   now.mine and decision.shape_problem(shape, now) is None)
                 trash.append((parent, aside, fd))
                 opened.remove(fd)
                 processes.checkpoint("set-aside")
-            elif verdict.action == UNLINK:
+            elif verdict.action == UNLINK and not dry_run:
                 removal.unlink_file(parent, name)
         except removal.Moved:
             verdict = decision.Verdict(KEEP, "moved")
         except OSError as e:
-            say(f"could not remove {shown} ({e.strerror or e}); it may be incomplete")
+            _tell(row, "kept", "unremovable",
+                  f"could not remove {shown} ({e.strerror or e}); it may be incomplete")
             kept.remember(path, reason="unremovable", argv=argv, repair=repair)
             continue
         if verdict.reason == "existed" and disk.kind == DIR and fd is not None and planned:
             if busy is None:
                 busy = {t["path"] for t in live_targets(token)}
             if path in busy:  # another run's temp files are its own, and it may repair
+                text = None
                 if verdict.action == KEEP:
-                    say(f"kept {shown} (it existed before; another guarded run is using it, "
-                        "so it is not checked now)")
+                    text = (f"kept {shown} (it existed before; another guarded run is using "
+                            "it, so it is not checked now)")
+                _tell(row, DONE[verdict.action], "busy", text, dry_run=dry_run)
             else:
                 _existing(data, target, fd, verdict, shown, run,
-                          notes.get(index) if notes else None)
+                          notes.get(index) if notes else None, row, dry_run=dry_run)
             continue
         if verdict.action == NOTHING:
+            _tell(row, "nothing", verdict.reason, None)
             continue
-        say(message(verdict, shown, run, repair), notice=verdict.action in (REMOVE, UNLINK))
-        if verdict.action == KEEP:
+        _tell(row, DONE[verdict.action], verdict.reason, message(verdict, shown, run, repair),
+              dry_run=dry_run)
+        if verdict.action == KEEP and not dry_run:
             kept.remember(path, reason=verdict.reason, argv=argv, repair=repair)
+    if dry_run:
+        _close(opened)
+        entry.release()
+        return
     _finish(entry, trash, opened, background=background)
 
 
 def _existing(data: dict, target: dict, fd: int, verdict: decision.Verdict, shown: str,
-              run: str, before: dict | None) -> None:
+              run: str, before: dict | None, row: dict | None = None, *,
+              dry_run: bool = False) -> None:
     """An environment that was there before the run: check what the run touched,
     sweep what it left, and say both in one line (after a failure, only if there is
-    something to say). A broken one is remembered with the command that repairs it."""
+    something to say). A broken one is remembered with the command that repairs it.
+    A dry run checks and lists what it would sweep, and changes nothing."""
     from venvguard import tools, verify
 
     report = verify.check(fd, since=data["started"] - verify.SLACK, before=before)
     try:
-        swept = verify.sweep(report)
+        swept = ([shown for _parent, _name, shown in verify.doomed(report)] if dry_run
+                 else verify.sweep(report))
     finally:
         verify.close(report)
     broken = report.broken
+    if row is not None:
+        row.update(damage=None, repair=None, swept=swept)
     if not broken and not swept and not report.unswept and verdict.action == NOTHING:
+        _tell(row, "nothing", "existed", None)
         return
     text = f"kept {shown} (it existed before)"
     if broken:
@@ -244,8 +294,11 @@ def _existing(data: dict, target: dict, fd: int, verdict: decision.Verdict, show
                                  [(d.name, d.version) for d in broken])
         damage = verify.damage(broken)
         text += f": {damage}; repair: `{repair}`"
-        kept.remember(target["path"], reason=f"{kept.BROKEN}{damage}", argv=data["argv"],
-                      repair=repair, cwd=data["cwd"])
+        if row is not None:
+            row.update(damage=damage, repair=repair)
+        if not dry_run:
+            kept.remember(target["path"], reason=f"{kept.BROKEN}{damage}", argv=data["argv"],
+                          repair=repair, cwd=data["cwd"])
     else:
         count = len(report.dists)
         touched = f"the {count} packages {run} touched are" if count != 1 else \
@@ -255,13 +308,15 @@ def _existing(data: dict, target: dict, fd: int, verdict: decision.Verdict, show
         text += (f"; kept pip's stash {', '.join(report.unswept)}: it may hold the only "
                  "whole copy of a package")
     if swept:
-        text += f"; swept {len(swept)} leftover{'s' if len(swept) > 1 else ''}: " + \
+        text += f"; {'would sweep' if dry_run else 'swept'} {len(swept)} " \
+            f"leftover{'s' if len(swept) > 1 else ''}: " + \
             ", ".join(swept[:3]) + (", ..." if len(swept) > 3 else "")
-    say(text)
+    _tell(row, "kept", "broken" if broken else "existed", text, dry_run=dry_run)
 
 
 def _rolled_back(data: dict, index: int, parent: int, shown: str, run: str,
-                 ended: float | None, trash: list) -> bool:
+                 ended: float | None, trash: list, row: dict | None = None, *,
+                 dry_run: bool = False) -> bool:
     """VENVGUARD_SNAPSHOT=1: put back the snapshot taken before the run, unless
     another live run uses the environment or (settled later) something wrote in it
     after the run ended. True when the target is dealt with (restored, or kept and
@@ -274,7 +329,7 @@ def _rolled_back(data: dict, index: int, parent: int, shown: str, run: str,
         disk, fd = removal.inspect(parent, made)
         if fd is None:
             continue
-        if not disk.mine:
+        if not disk.mine or (dry_run and made != snap):
             os.close(fd)
         elif made != snap:
             trash.append((parent, made, fd))
@@ -285,7 +340,8 @@ def _rolled_back(data: dict, index: int, parent: int, shown: str, run: str,
         return False
     kept_snapshot = f"its snapshot from before the run is {snap} beside it"
     if target["path"] in {t["path"] for t in live_targets(data["token"])}:
-        say(f"kept {shown} (another guarded run is using it; {kept_snapshot})")
+        _tell(row, "kept", "busy", f"kept {shown} (another guarded run is using it; "
+              f"{kept_snapshot})", dry_run=dry_run)
         return True
     if ended is not None:
         _disk, env = removal.inspect(parent, name)
@@ -293,12 +349,17 @@ def _rolled_back(data: dict, index: int, parent: int, shown: str, run: str,
         if env is not None:
             os.close(env)
         if written > ended:
-            say(f"kept {shown} (it was written after {run} ended; {kept_snapshot})")
+            _tell(row, "kept", "changed", f"kept {shown} (it was written after {run} ended; "
+                  f"{kept_snapshot})", dry_run=dry_run)
             return True
+    restored = f"restored {shown} as it was before {run}"
+    if dry_run:
+        _tell(row, "restored", "snapshot", restored, dry_run=True)
+        return True
     aside = removal.trash_name(data["token"], index)
     if not snapshot.restore(parent, name, snap, aside):
         return False
-    say(f"restored {shown} as it was before {run}", notice=True)
+    _tell(row, "restored", "snapshot", restored)
     _disk, fd = removal.inspect(parent, aside)
     if fd is not None:
         trash.append((parent, aside, fd))
@@ -432,11 +493,16 @@ def end_bound(path: str, data: dict) -> float:
     return bound
 
 
-def orphans(*, dry_run: bool = False, wait: float = WATCHDOG_WAIT) -> int:
+def orphans(*, dry_run: bool = False, wait: float = WATCHDOG_WAIT,
+            report: list[dict] | None = None) -> int:
     """Settle every entry whose supervisor is gone. Returns how many were settled.
     A dead supervisor's watchdog holds the entry's lock while it settles the run:
     wait for it up to `wait` seconds (so that the prompt comes back after, not
-    before), and leave the entry to it if it takes longer."""
+    before), and leave the entry to it if it takes longer.
+
+    `report` (for `clean --json`): a list that gets one dict per entry settled
+    (dry: that would be), with what was (would be) done to each target, and one per
+    unreadable entry (outcome "unreadable")."""
     settled = 0
     for path in journal.listing():
         named = journal.parse_name(os.path.basename(path))
@@ -445,6 +511,9 @@ def orphans(*, dry_run: bool = False, wait: float = WATCHDOG_WAIT) -> int:
             entry = journal.claim(path, wait=wait if owner_dead else 0)
         except journal.JournalError as e:
             _quarantine(path, str(e), dry_run=dry_run)
+            if report is not None:
+                report.append({"entry": path, "outcome": "unreadable", "error": str(e),
+                               "set_aside": None if dry_run else path + ".corrupt"})
             continue
         if entry is None:
             continue  # alive, or settled meanwhile
@@ -456,12 +525,20 @@ def orphans(*, dry_run: bool = False, wait: float = WATCHDOG_WAIT) -> int:
         if processes.alive(owner[0], owner[1], data.get("boot")):
             entry.release()  # a copy of a live run's entry: that run is its owner's
             continue
+        run = None
+        if report is not None:
+            run = {"entry": path, "argv": data["argv"], "cwd": data["cwd"],
+                   "started": data.get("started"), "outcome": None, "targets": []}
+            report.append(run)
         if dry_run:
             say(f"would settle {show_path(path)}: {show_command(data['argv'])} was cut short")
-            entry.release()
+            if run is None:
+                entry.release()
+            else:  # what settling would do, found as settling finds it
+                _cut_short(entry, exact=False, report=run, dry_run=True)
             settled += 1
             continue
-        _cut_short(entry, exact=False)
+        _cut_short(entry, exact=False, report=run)
         settled += 1
     return settled
 
@@ -489,21 +566,29 @@ def end_processes(data: dict) -> bool:
     return processes.end_run(data["token"], data["owner"][1], data.get("boot"))
 
 
-def _cut_short(entry: journal.Entry, *, exact: bool) -> None:
+def _cut_short(entry: journal.Entry, *, exact: bool, report: dict | None = None,
+               dry_run: bool = False) -> None:
     """Settle a run whose supervisor is gone. Nothing of the run may go on writing
     meanwhile, so its processes are ended first: only if the entry is its command's
     own (no process is ended for a forged one). `exact`: it is known to have ended
     just now (the watchdog saw it); otherwise by its heartbeat, unless some of its
-    processes were still running until now."""
+    processes were still running until now. A dry run ends nothing: it only looks
+    whether any is still running."""
     data = entry.data
     if not _planned(data):  # keeps all, and says why
-        conclude(entry, decision.CUT_SHORT, planned=False, background=False)
+        conclude(entry, decision.CUT_SHORT, planned=False, background=False, report=report,
+                 dry_run=dry_run)
         return
-    ran_until_now = end_processes(data)
+    if dry_run:
+        ran_until_now = data.get("boot") in (None, processes.boot_id()) and bool(
+            processes.members(data["token"], data["owner"][1]))
+    else:
+        ran_until_now = end_processes(data)
     may_have_finished = data["policy"] == decision.SIGNAL_DEATH
     outcome = decision.UNKNOWN if may_have_finished else decision.CUT_SHORT
     ended = None if exact or ran_until_now else end_bound(entry.path, data)
-    conclude(entry, outcome, ended=ended, planned=True, background=False)
+    conclude(entry, outcome, ended=ended, planned=True, background=False, report=report,
+             dry_run=dry_run)
 
 
 def _quarantine(path: str, problem: str, *, dry_run: bool) -> None:

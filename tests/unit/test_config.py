@@ -1,6 +1,7 @@
 """The settings: defaults, config.toml, variables over both, and bad files that
 never stand between a user and a tool."""
 
+import json
 import os
 import subprocess
 import sys
@@ -266,3 +267,19 @@ def test_config_report_carries_the_problem_and_the_defaults(tmp_path):
     report = config.report(config.load())
     assert "quiet: must be true or false" in report["problem"]
     assert report["settings"]["unguarded"] == {"value": [], "source": "default"}
+
+
+def test_venvguard_config_json_shows_the_problem_and_exits_1(tmp_path):
+    file = write_config(tmp_path, "quiet = 3\n")
+    done = subprocess.run([sys.executable, "-m", "venvguard", "config", "--json"],
+                          capture_output=True, text=True, timeout=30)
+    shown = json.loads(done.stdout)
+    assert done.returncode == 1 and shown["file"] == str(file)
+    assert shown["settings"]["quiet"] == {"value": False, "source": "default"}
+
+
+def test_venvguard_config_exits_0_with_a_good_file(tmp_path):
+    write_config(tmp_path, "quiet = true\n")
+    done = subprocess.run([sys.executable, "-m", "venvguard", "config"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and "quiet        true" in done.stdout
