@@ -107,10 +107,30 @@ if [[ $- == *i* ]]; then
     __venvguard_told=''
   }
 
+  # A wrapper for each name, but for a name the user has made a function of before
+  # this line: that function stays as it is, unguarded, and is listed in the exported
+  # VENVGUARD_SKIPPED (names, space-separated) for `venvguard doctor` to tell. When
+  # this file is sourced again, a function of the name is our wrapper, made again,
+  # unless the name was left to the user's function then (in __venvguard_kept). An
+  # alias of the name needs nothing: it expands before a function is looked up, so
+  # `alias uv='uv --color never'` reaches the wrapper with its words (and `function
+  # NAME {` is not alias-expanded, as `NAME() {` would be). Builtins only.
+  __venvguard_skipped=''
   for __venvguard_name in uv virtualenv pip pip3 poetry pdm hatch pipenv tox nox pixi python python3; do
+    if declare -F "$__venvguard_name" &&
+      [[ -z ${__venvguard_kept+set} || " $__venvguard_kept " == *" $__venvguard_name "* ]]; then
+      __venvguard_skipped+=" $__venvguard_name"
+      continue
+    fi
     eval "function $__venvguard_name { __venvguard_run $__venvguard_name \"\$@\"; }"
-  done
-  unset __venvguard_name
+  done >/dev/null # what declare -F prints
+  __venvguard_kept=${__venvguard_skipped# }
+  if [[ -n $__venvguard_kept ]]; then
+    export VENVGUARD_SKIPPED="$__venvguard_kept"
+  else
+    unset -v VENVGUARD_SKIPPED
+  fi
+  unset -v __venvguard_name __venvguard_skipped
 
   # PROMPT_COMMAND is a string, or an array since bash 5.1: the last branch is the string.
   # shellcheck disable=SC2128,SC2178

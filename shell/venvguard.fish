@@ -106,7 +106,47 @@ if status is-interactive
         set -g __venvguard_told
     end
 
+    # A wrapper for each name, but for a name the user has made a function of before
+    # this line (or, for the python ones, before the first prompt; autoloaded ones
+    # too): that function stays as it is, unguarded, and is listed in the exported
+    # VENVGUARD_SKIPPED (names, space-separated) for `venvguard doctor` to tell. An
+    # alias of the name itself (`alias uv='uv --color never'`, which fish makes a
+    # function running `command uv --color never $argv`) is wrapped with its words
+    # and keeps its description, so that sourcing this again wraps it again; an alias
+    # of another command (`alias pip='python3 -m pip'`) is left to run that, as in
+    # bash and zsh; a wrapper of ours from an earlier source is made again.
     function __venvguard_wrap
+        # The status of `functions -q` is how many of the names are not functions;
+        # with one name that never is, it is past the last of $argv when none is (a
+        # shell start: then no name needs a look of its own).
+        functions -q $argv __venvguard_never_a_function
+        if set -q argv[$status]
+            set -l plain
+            for name in $argv
+                if not functions -q $name
+                    set -a plain $name
+                    continue
+                end
+                # Line 5 of the details is the description, `alias NAME=VALUE` for
+                # an alias; its first word is found as alias itself finds it.
+                set -l details (functions -Dv $name)
+                set -l words
+                set -l value (string replace -rf -- '^alias '(string escape --style=regex -- $name)'[= ]' '' "$details[5]")
+                and printf '%s\n' $value | read --list words
+                if test "$words[1]" = $name
+                    echo "function $name --wraps $name --description "(string escape -- "$details[5]")"
+                        __venvguard_run $value \$argv
+                    end" | source
+                else if set -q value[1]
+                    # an alias of another command: it runs that, as in bash and zsh
+                else if string match -q -- '*__venvguard_run $name $argv*' (functions $name)
+                    set -a plain $name # ours
+                else
+                    set -gx VENVGUARD_SKIPPED $VENVGUARD_SKIPPED $name # exported joined by spaces
+                end
+            end
+            set argv $plain
+        end
         for name in $argv
             function $name --wraps $name --inherit-variable name
                 __venvguard_run $name $argv
@@ -114,6 +154,7 @@ if status is-interactive
         end
     end
 
+    set -e VENVGUARD_SKIPPED # what an outer shell said, or an earlier source
     __venvguard_wrap uv virtualenv pip pip3 poetry pdm hatch pipenv tox nox pixi
 
     # The python wrappers come at the first prompt: fish's own first-start work runs

@@ -93,12 +93,30 @@ if [[ -o interactive ]]; then
     typeset -g __venvguard_told=
   }
 
+  # A wrapper for each name, but for a name the user has made a function of before
+  # this line (autoloaded ones too): that function stays as it is, unguarded, and is
+  # listed in the exported VENVGUARD_SKIPPED (names, space-separated) for `venvguard
+  # doctor` to tell. A wrapper of ours from an earlier source of this file is told by
+  # its body, and made again. An alias of the name needs nothing: it expands before
+  # a function is looked up, so `alias uv='uv --color never'` reaches the wrapper
+  # with its words (`function NAME {` is not alias-expanded, as `NAME() {` would be).
   () {
     emulate -L zsh
-    local name
+    local name body
+    local -a skipped
     for name in uv virtualenv pip pip3 poetry pdm hatch pipenv tox nox pixi python python3; do
-      eval "function $name { __venvguard_run $name \"\$@\" }"
+      body="__venvguard_run $name \"\$@\""
+      if (( ${+functions[$name]} )) && [[ ${functions[$name]} != *"$body"* ]]; then
+        skipped+=($name)
+      else
+        eval "function $name { $body }"
+      fi
     done
+    if (( ${#skipped} )); then
+      export VENVGUARD_SKIPPED="${(j: :)skipped}"
+    else
+      unset VENVGUARD_SKIPPED
+    fi
   }
 
   autoload -Uz add-zsh-hook

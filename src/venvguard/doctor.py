@@ -62,6 +62,11 @@ def checks() -> list[dict]:
     must("config", settings.problem is None, settings.problem or "settings: "
          + ("the defaults" if set(settings.source.values()) == {"default"}
             else f"from {', '.join(sorted(set(settings.source.values()) - {'default'}))}"))
+    skipped = os.environ.get("VENVGUARD_SKIPPED", "").split()
+    if skipped:  # the snippet's: a function of the user's has the name
+        add("skipped", "warn", f"not wrapped in this shell: {', '.join(skipped)}: a "
+            "function of yours has that name, so its calls are not guarded; rename it, "
+            f"or have it call `venvguard exec -- {skipped[0]} \"$@\"`")
     for tool in TOOLS:
         where = shutil.which(tool)
         add(f"tool:{tool}", "ok" if where else "info", f"{tool}: {where or 'not on PATH'}")

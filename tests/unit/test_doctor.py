@@ -52,3 +52,19 @@ def test_the_text_form_has_one_line_per_check_of_the_json_form(tmp_path):
     details = [check["detail"] for check in json.loads(doctor(tmp_path, "--json").stdout)
                ["checks"]]
     assert [line[6:] for line in text] == details
+
+
+def test_doctor_warns_about_names_a_function_of_the_users_kept_unwrapped(monkeypatch):
+    from venvguard import doctor
+
+    monkeypatch.setenv("VENVGUARD_SKIPPED", "pip python3")
+    found = {check["check"]: check for check in doctor.checks()}
+    assert found["skipped"]["status"] == "warn"
+    assert found["skipped"]["detail"].startswith("not wrapped in this shell: pip, python3: ")
+
+
+def test_doctor_has_no_skipped_check_when_everything_is_wrapped(monkeypatch):
+    from venvguard import doctor
+
+    monkeypatch.delenv("VENVGUARD_SKIPPED", raising=False)
+    assert "skipped" not in {check["check"] for check in doctor.checks()}
