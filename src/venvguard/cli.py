@@ -1,11 +1,11 @@
 """The typer CLI: repair, scan, and help for everything.
 
 `init`, `exec`/`run`, the prompt hook's `_settle`, `--version`, and `status`,
-`clean`, `doctor` with only their own options are dispatched in entry.py without
+`clean`, `doctor`, `config` with only their own options are dispatched in entry.py without
 importing typer (a quarter of a second where no bytecode is written); they are
 declared here too so that `venvguard --help` lists them, `venvguard CMD --help`
 explains them and a wrong option gets typer's usage error. The commands here call
-the same functions entry.py does (status.run, clean.run, doctor.run).
+the same functions entry.py does (status.run, clean.run, doctor.run, config.main).
 """
 
 import os
