@@ -77,3 +77,13 @@ def make_foreign(monkeypatch):
             uid = os.geteuid()
             monkeypatch.setattr(os, "geteuid", lambda: uid + 1)
     return make
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A uv project directory, which is also the current directory."""
+    path = tmp_path / "project"
+    path.mkdir()
+    (path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
+    monkeypatch.chdir(path)
+    return path

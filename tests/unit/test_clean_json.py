@@ -6,22 +6,11 @@ import os
 import subprocess
 import sys
 
-import pytest
 from test_settle import entry_path, journal_files, new_token, tree, write_entry, write_raw
 from unit_helpers import make_env
 
 from venvguard import clean, journal, kept
 from venvguard.decision import ABSENT, DIR
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    """A uv project directory, which is also the current directory."""
-    path = tmp_path / "project"
-    path.mkdir()
-    (path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
-    monkeypatch.chdir(path)
-    return path
 
 
 def clean_json(*args: str):

@@ -24,16 +24,6 @@ from venvguard.decision import ABSENT, DIR, FILE
 HOUR = 3600.0
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    """A uv project directory, which is also the current directory."""
-    path = tmp_path / "project"
-    path.mkdir()
-    (path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
-    monkeypatch.chdir(path)
-    return path
-
-
 @pytest.fixture(autouse=True)
 def quick_grace(monkeypatch):
     """A process that ignores SIGTERM gets SIGKILL sooner than in real runs."""
