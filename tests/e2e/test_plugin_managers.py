@@ -305,11 +305,9 @@ def test_the_plugin_leaves_no_variable_of_its_own_behind(plugin_world, start):
 # --- real plugin managers from Debian ----------------------------------------------------
 
 
-def test_antigen_bundle_loads_the_plugin(plugin_world, start):
-    optional(ANTIGEN, "zsh-antigen")
-    (plugin_world.home / ".zshrc").write_text(
-        ZSH_PROMPT + f"source {ANTIGEN}\n"
-        f"antigen bundle {plugin_world.clone} --no-local-clone\nantigen apply\n")
+def assert_wraps_only_where_venvguard_is(start) -> None:
+    """The .zshrc written: with venvguard on PATH, uv is the wrapper and the first
+    status is 0; without it, nothing is wrapped and the status is still 0."""
     sh = start("zsh")
     assert sh.first_status() == 0
     assert sh.uv_is_the_wrapper()
@@ -317,6 +315,14 @@ def test_antigen_bundle_loads_the_plugin(plugin_world, start):
     absent = start("zsh", with_venvguard=False)
     assert absent.first_status() == 0
     assert not absent.uv_is_the_wrapper()
+
+
+def test_antigen_bundle_loads_the_plugin(plugin_world, start):
+    optional(ANTIGEN, "zsh-antigen")
+    (plugin_world.home / ".zshrc").write_text(
+        ZSH_PROMPT + f"source {ANTIGEN}\n"
+        f"antigen bundle {plugin_world.clone} --no-local-clone\nantigen apply\n")
+    assert_wraps_only_where_venvguard_is(start)
 
 
 def test_zplug_from_local_loads_the_plugin(plugin_world, start):
@@ -324,10 +330,4 @@ def test_zplug_from_local_loads_the_plugin(plugin_world, start):
     (plugin_world.home / ".zshrc").write_text(
         ZSH_PROMPT + f"export ZPLUG_HOME={plugin_world.home / '.zplug'}\n"
         f"source {ZPLUG}\nzplug {plugin_world.clone!s}, from:local\nzplug load\n")
-    sh = start("zsh")
-    assert sh.first_status() == 0
-    assert sh.uv_is_the_wrapper()
-    sh.close()
-    absent = start("zsh", with_venvguard=False)
-    assert absent.first_status() == 0
-    assert not absent.uv_is_the_wrapper()
+    assert_wraps_only_where_venvguard_is(start)
