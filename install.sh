@@ -19,16 +19,24 @@ adds one marked block to your shell's rc file:
   fish  ${XDG_CONFIG_HOME:-~/.config}/fish/conf.d/venvguard.fish
 The block sources the cached snippet (`venvguard init SHELL --cache`: no process
 at shell start) and, when the directory venvguard went into is not on your PATH
-(~/.local/bin on a fresh machine), puts it there first. An init line you wrote
-yourself is left as it is, and no block is added beside it. Running it again
-changes nothing; --uninstall removes exactly that block, the package (with the
-tool that installed it), venvguard's state (~/.local/state/venvguard) and its
-cache (~/.cache/venvguard).
+(~/.local/bin on a fresh machine), puts it there first. With the block goes
+venvguard's completion, where the shell finds it (the zsh block puts its
+directory on fpath; without bash-completion, the bash block loads it at the
+first TAB):
+  bash  ${XDG_DATA_HOME:-~/.local/share}/bash-completion/completions/venvguard
+  zsh   ${XDG_DATA_HOME:-~/.local/share}/venvguard/zsh/_venvguard
+  fish  ${XDG_CONFIG_HOME:-~/.config}/fish/completions/venvguard.fish
+A file of yours by that name is left alone. An init line you wrote yourself is
+left as it is, and no block is added beside it. Running it again changes
+nothing; --uninstall removes exactly that block and that completion file, the
+package (with the tool that installed it), venvguard's state
+(~/.local/state/venvguard) and its cache (~/.cache/venvguard).
 
 options:
   --shell bash|zsh|fish  the shell whose rc file to edit (default: from $SHELL;
                          with --uninstall: every one that holds the block)
-  --dry-run              change nothing: say what would be done, and print the
+  --dry-run              change nothing: say what would be done (and which
+                         completion file would be written), and print the
                          change to each rc file as a diff
   --no-rc                leave rc files alone
   --no-install           leave the package alone (only edit rc files; with
@@ -121,6 +129,11 @@ xdg_dir() { # xdg_dir VALUE DEFAULT: VALUE when absolute (the XDG rule), else DE
 STATE_DIR=$(xdg_dir "${XDG_STATE_HOME:-}" "$HOME/.local/state")/venvguard
 CACHE_DIR=$(xdg_dir "${XDG_CACHE_HOME:-}" "$HOME/.cache")/venvguard
 RECORD=$STATE_DIR/installed-by # line 1: the tool (uv, pipx, pip PYTHON); line 2: bin dir
+DATA_HOME=$(xdg_dir "${XDG_DATA_HOME:-}" "$HOME/.local/share")
+ZSH_FUNCTIONS=$DATA_HOME/venvguard/zsh # venvguard's own directory on the zsh block's fpath
+# The header line of venvguard's generated completion files (tests/unit/gen_completions.py):
+# a file without it is the user's own, never written over or removed.
+COMPLETION_MARK="Generated from venvguard's commands"
 
 # --- rc files ------------------------------------------------------------------------
 
@@ -238,13 +251,32 @@ print(init.rc_line(sys.argv[2], os.path.join(init.cache_dir(), "init." + sys.arg
   fi
 }
 
+# shellcheck disable=SC2016
+# completion_line SHELL: the block's line that loads venvguard's completion, with
+# builtins only. zsh: its directory on fpath (for compinit, before or after the block),
+# and registered at once when compinit already ran. bash without bash-completion
+# (which finds the file at the first TAB): a stub that sources it at the first TAB
+# (sourcing it at every start would cost 0.2 ms; the stub is within noise). fish
+# autoloads it: none.
+completion_line() {
+  case $1 in
+    zsh)
+      q=$(quote_dir zsh "$ZSH_FUNCTIONS")
+      printf 'if (( ! ${fpath[(Ie)%s]} )); then fpath=(%s "${fpath[@]}"); fi; if (( ${+functions[compdef]} )); then autoload -Uz _venvguard && compdef _venvguard venvguard; fi\n' "$q" "$q"
+      ;;
+    bash)
+      q=$(quote_dir bash "$(completion_path bash)")
+      printf 'if [ -z "${BASH_COMPLETION_VERSINFO-}" ]; then __venvguard_complete() { [ -r %s ] && . %s && _venvguard "$@"; }; complete -F __venvguard_complete venvguard; fi\n' "$q" "$q"
+      ;;
+  esac
+}
+
 block() { # block SHELL: the marked block, without its final newline
-  if [ -n "$path_where" ]; then
-    printf '%s\n%s\n%s\n%s' "$BEGIN_MARK" "$(path_line "$1" "$bindir" "$path_where")" \
-      "$(init_line "$1")" "$END_MARK"
-  else
-    printf '%s\n%s\n%s' "$BEGIN_MARK" "$(init_line "$1")" "$END_MARK"
-  fi
+  printf '%s\n' "$BEGIN_MARK"
+  if [ -n "$path_where" ]; then path_line "$1" "$bindir" "$path_where"; fi
+  init_line "$1"
+  completion_line "$1"
+  printf '%s' "$END_MARK"
 }
 
 # edit MODE FILE [BLOCK] > OUT: FILE with BLOCK put in place of its venvguard block or
@@ -410,7 +442,8 @@ rc_add() { # rc_add SHELL: sets guard (block, own or none) and guard_file
   say "$rc: added the venvguard block"
 }
 
-rc_remove() { # rc_remove SHELL: sets removed=1 when it took a block out
+rc_remove() { # rc_remove SHELL: sets took_out=1 (and removed=1) when it took a block out
+  took_out=0
   rc=$(rc_path "$1")
   target=$(resolve "$rc")
   [ -e "$target" ] || return 0
@@ -419,6 +452,7 @@ rc_remove() { # rc_remove SHELL: sets removed=1 when it took a block out
   edit remove "$target" >"$out" || marker_error "$rc"
   if cmp -s -- "$out" "$target"; then return 0; fi
   removed=1
+  took_out=1
   if [ "$1" = fish ] && [ ! -s "$out" ] && [ ! -L "$rc" ]; then
     if [ "$dry_run" = 1 ]; then
       show_diff "$rc" "$target" /dev/null
@@ -445,6 +479,60 @@ bash_login_note() {
       return 0 # bash reads the first of these that exists, and only that one
     fi
   done
+}
+
+# --- venvguard's completion ----------------------------------------------------------
+
+completion_path() { # completion_path SHELL: where that shell finds venvguard's completion
+  case $1 in
+    bash) printf '%s\n' "${BASH_COMPLETION_USER_DIR:-$DATA_HOME/bash-completion}/completions/venvguard" ;;
+    zsh) printf '%s\n' "$ZSH_FUNCTIONS/_venvguard" ;;
+    fish) printf '%s\n' "$(fish_dir)/completions/venvguard.fish" ;;
+  esac
+}
+
+generated() { # generated FILE: whether FILE is venvguard's generated completion
+  sed -n '1,3p' <"$1" | grep -Fq -- "$COMPLETION_MARK"
+}
+
+# completion_add SHELL: put venvguard's completion where SHELL finds it: what the
+# installed venvguard prints (`venvguard completion SHELL`), else the checkout's file.
+completion_add() {
+  file=$(completion_path "$1")
+  if [ -e "$file" ] && ! generated "$file"; then
+    say "$file is not venvguard's generated completion: left as it is"
+    return 0
+  fi
+  new_edit_temp
+  if [ -z "$vg" ] || ! "$vg" completion "$1" >"$tmp_edit" 2>/dev/null || ! generated "$tmp_edit"; then
+    case $1 in
+      zsh) cp -- "$checkout/shell/completions/_venvguard" "$tmp_edit" ;;
+      *) cp -- "$checkout/shell/completions/venvguard.$1" "$tmp_edit" ;;
+    esac
+  fi
+  if [ -e "$file" ] && cmp -s -- "$tmp_edit" "$file"; then return 0; fi
+  if [ "$dry_run" = 1 ]; then
+    say "would write $file (venvguard's completion for $1)"
+    return 0
+  fi
+  replace_file "$file" "$tmp_edit"
+  say "$file: wrote venvguard's completion for $1"
+}
+
+completion_remove() { # completion_remove SHELL: the file completion_add wrote, if it is still that
+  file=$(completion_path "$1")
+  [ -f "$file" ] || return 0
+  if ! generated "$file"; then
+    say "note: $file is not venvguard's generated completion: left as it is"
+    return 0
+  fi
+  if [ "$dry_run" = 1 ]; then
+    say "would remove $file (venvguard's completion for $1)"
+    return 0
+  fi
+  rm -f -- "$file"
+  say "$file: removed"
+  if [ "$1" = zsh ]; then rmdir -- "$ZSH_FUNCTIONS" "${ZSH_FUNCTIONS%/*}" 2>/dev/null || true; fi
 }
 
 # --- the package ---------------------------------------------------------------------
@@ -503,7 +591,9 @@ install_package() {
   fi
   say "installing venvguard from $checkout with $what"
   case $how in
-    uv) uv tool install --force --reinstall-package venvguard "$checkout" ;;
+    # uv writes no bytecode unless asked: then every venvguard command compiles
+    # what it imports, at every start (--help: about 110 ms instead of 70)
+    uv) uv tool install --force --compile-bytecode --reinstall-package venvguard "$checkout" ;;
     pipx) pipx install --force "$checkout" ;;
     # the block (or the advice at the end) sees to PATH: no warning from pip about it
     *) "$py" -m pip install --no-warn-script-location ${pip_args:+"$pip_args"} "$checkout" ;;
@@ -695,6 +785,8 @@ if [ "$action" = uninstall ]; then
     for s in bash zsh fish; do
       if [ -z "$shell_name" ] || [ "$s" = "$shell_name" ]; then
         rc_remove "$s"
+        # the completion file went in with the block (a plugin manager's copy stays)
+        if [ "$took_out" = 1 ]; then completion_remove "$s"; fi
         mine=$(own_line "$s")
         if [ -n "$mine" ]; then
           say "note: $mine"
@@ -792,6 +884,7 @@ if [ "$do_rc" = 1 ]; then
       ;;
   esac
   rc_add "$shell_name"
+  if [ "$guard" = block ]; then completion_add "$shell_name"; fi
   if [ "$shell_name" = bash ]; then bash_login_note; fi
 fi
 

@@ -3,8 +3,10 @@
 # sources the snippet `venvguard init zsh --cache` keeps in
 # ${XDG_CACHE_HOME:-~/.cache}/venvguard/init.zsh, with no process started; when that
 # file is missing, it runs `venvguard init zsh --cache` once, which writes it and
-# prints the line that sources it. Where venvguard is not installed it does nothing,
-# silently, and leaves $? at 0.
+# prints the line that sources it. It also puts venvguard's completion on fpath
+# (shell/completions beside this file, in the repository the manager cloned), and
+# registers it at once when compinit already ran. Where venvguard is not installed
+# it does nothing, silently, and leaves $? at 0.
 
 if (( ${+commands[venvguard]} )); then
   typeset -g __venvguard_plugin=${XDG_CACHE_HOME:-}
@@ -14,6 +16,13 @@ if (( ${+commands[venvguard]} )); then
     source "$__venvguard_plugin"
   else
     eval "$(command venvguard init zsh --cache)"
+  fi
+  __venvguard_plugin=${${(%):-%x}:A:h}/shell/completions # %x: this file, however sourced
+  if [[ -r $__venvguard_plugin/_venvguard ]]; then
+    (( ${fpath[(Ie)$__venvguard_plugin]} )) || fpath=("$__venvguard_plugin" "${fpath[@]}")
+    if (( ${+functions[compdef]} )); then
+      autoload -Uz _venvguard && compdef _venvguard venvguard
+    fi
   fi
   unset __venvguard_plugin
 fi

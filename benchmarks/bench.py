@@ -40,6 +40,8 @@ Promises checked (--check exits 1 if one is broken, 2 if the set-up failed):
   8. installed without bytecode (a second venv, `pip install --no-compile`, run with
      PYTHONDONTWRITEBYTECODE=1, as `uv tool install` leaves it): `venvguard --version`
      < 50 ms; `venvguard --help`, `status`, `doctor` < 150 ms each (medians)
+  9. the guarded no-op `uv sync` reads no config.toml where there is none: tomllib
+     is not imported then (and is, with a file)
 
 Shown beside them, not promised: the start-up `direnv hook SHELL` adds, the
 processes each rc line starts, and for each hot path its `-X importtime` total with
@@ -1391,6 +1393,31 @@ def imports(sb: Sandbox, shells: list[str], report: Report) -> None:
         ", ".join(sorted(bad_all)) or "none imported",
         "none",
         not bad_all,
+    )
+    config_file_cost(sb, runs[len(shells) + 1], report)
+
+
+def config_file_cost(sb: Sandbox, without: list[dict], report: Report) -> None:
+    """The guarded call reads config.toml only where it exists: without one it never
+    imports tomllib; with one (VENVGUARD_CONFIG), what reading it costs."""
+    config = os.path.join(sb.root, "config.toml")
+    with open(config, "w") as f:
+        f.write('quiet = true\nunguarded = ["uv lock"]\n')
+    env = {**sb.env, "VENVGUARD_CONFIG": config}
+    args = [sb.venvguard, "exec", "--", sb.uv, "sync"]
+    plain, with_file = ImportProfile(without), ImportProfile(
+        [importtime(sb.python, args, env, sb.project) for _ in range(IMPORT_RUNS)])
+    read = with_file.cum.get("tomllib")
+    print(f"  venvguard exec -- uv sync with a config.toml: tomllib "
+          f"{f'{read * 1e3:.2f} ms' if read is not None else 'not imported'}, "
+          f"total {with_file.total * 1e3:.2f} ms (without one: {plain.total * 1e3:.2f} ms)")
+    report.promise(
+        9,
+        "guarded uv sync reads config.toml only where it exists",
+        f"tomllib: {'imported' if 'tomllib' in plain.modules else 'not imported'} without "
+        f"the file, {'imported' if read is not None else 'not imported'} with it",
+        "not without, yes with",
+        "tomllib" not in plain.modules and read is not None,
     )
 
 

@@ -107,6 +107,19 @@ if [[ $- == *i* ]]; then
     __venvguard_told=''
   }
 
+  # `venvguard doctor` typed here is told what only this shell knows (a process
+  # cannot look into its parent): the script `venvguard _shell-state` prints, run in
+  # a subshell, says what this shell has loaded (shell/state.bash), and the version
+  # is this snippet's. Every other venvguard command goes straight on.
+  function venvguard {
+    if [[ ${1-} == doctor ]]; then
+      VENVGUARD_SHELL_STATE=$(eval "$(command venvguard _shell-state bash '@VERSION@')") \
+        command venvguard "$@"
+    else
+      command venvguard "$@"
+    fi
+  }
+
   # A wrapper for each name, but for a name the user has made a function of before
   # this line: that function stays as it is, unguarded, and is listed in the exported
   # VENVGUARD_SKIPPED (names, space-separated) for `venvguard doctor` to tell. When
@@ -116,12 +129,15 @@ if [[ $- == *i* ]]; then
   # `alias uv='uv --color never'` reaches the wrapper with its words (and `function
   # NAME {` is not alias-expanded, as `NAME() {` would be). Builtins only.
   __venvguard_skipped=''
+  __venvguard_names=''
   for __venvguard_name in uv virtualenv pip pip3 poetry pdm hatch pipenv tox nox pixi python python3; do
     if declare -F "$__venvguard_name" &&
       [[ -z ${__venvguard_kept+set} || " $__venvguard_kept " == *" $__venvguard_name "* ]]; then
+      __venvguard_names+=" $__venvguard_name"
       __venvguard_skipped+=" $__venvguard_name"
       continue
     fi
+    __venvguard_names+=" $__venvguard_name"
     eval "function $__venvguard_name { __venvguard_run $__venvguard_name \"\$@\"; }"
   done >/dev/null # what declare -F prints
   __venvguard_kept=${__venvguard_skipped# }

@@ -13,9 +13,10 @@ if status is-interactive
             set argv venvguard exec -- $argv
         end
         # fish runs a function in the foreground even when its line ends with `&`:
-        # when the typed line sends this call to the background, do it from here.
+        # when the typed line sends this call to the background, do it from here,
+        # through eval so that `jobs` shows the command, not this line.
         if string match -qr -- '&\s*$' (status current-commandline)
-            command $argv &
+            eval (string escape -- command $argv) '&'
         else
             command $argv
         end
@@ -106,6 +107,22 @@ if status is-interactive
         set -g __venvguard_told
     end
 
+    # `venvguard doctor` typed here is told what only this shell knows (a process
+    # cannot look into its parent): the script `venvguard _shell-state` prints says
+    # what this shell has loaded (shell/state.fish), and the version is this
+    # snippet's. Every other venvguard command goes straight on (to the background
+    # too, as __venvguard_run does it).
+    function venvguard
+        if test "$argv[1]" = doctor
+            set -l state (command venvguard _shell-state fish '@VERSION@' | source | string collect)
+            VENVGUARD_SHELL_STATE=$state command venvguard $argv
+        else if string match -qr -- '&\s*$' (status current-commandline)
+            eval (string escape -- command venvguard $argv) '&'
+        else
+            command venvguard $argv
+        end
+    end
+
     # A wrapper for each name, but for a name the user has made a function of before
     # this line (or, for the python ones, before the first prompt; autoloaded ones
     # too): that function stays as it is, unguarded, and is listed in the exported
@@ -116,6 +133,7 @@ if status is-interactive
     # of another command (`alias pip='python3 -m pip'`) is left to run that, as in
     # bash and zsh; a wrapper of ours from an earlier source is made again.
     function __venvguard_wrap
+        set -ga __venvguard_names $argv
         # The status of `functions -q` is how many of the names are not functions;
         # with one name that never is, it is past the last of $argv when none is (a
         # shell start: then no name needs a look of its own).
@@ -155,6 +173,7 @@ if status is-interactive
     end
 
     set -e VENVGUARD_SKIPPED # what an outer shell said, or an earlier source
+    set -g __venvguard_names
     __venvguard_wrap uv virtualenv pip pip3 poetry pdm hatch pipenv tox nox pixi
 
     # The python wrappers come at the first prompt: fish's own first-start work runs

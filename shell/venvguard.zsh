@@ -93,6 +93,19 @@ if [[ -o interactive ]]; then
     typeset -g __venvguard_told=
   }
 
+  # `venvguard doctor` typed here is told what only this shell knows (a process
+  # cannot look into its parent): the script `venvguard _shell-state` prints, run in
+  # a subshell, says what this shell has loaded (shell/state.zsh), and the version
+  # is this snippet's. Every other venvguard command goes straight on.
+  function venvguard {
+    if [[ ${1-} == doctor ]]; then
+      VENVGUARD_SHELL_STATE="$(eval "$(command venvguard _shell-state zsh '@VERSION@')")" \
+        command venvguard "$@"
+    else
+      command venvguard "$@"
+    fi
+  }
+
   # A wrapper for each name, but for a name the user has made a function of before
   # this line (autoloaded ones too): that function stays as it is, unguarded, and is
   # listed in the exported VENVGUARD_SKIPPED (names, space-separated) for `venvguard
@@ -104,8 +117,10 @@ if [[ -o interactive ]]; then
     emulate -L zsh
     local name body
     local -a skipped
+    typeset -ga __venvguard_names=()
     for name in uv virtualenv pip pip3 poetry pdm hatch pipenv tox nox pixi python python3; do
       body="__venvguard_run $name \"\$@\""
+      __venvguard_names+=($name)
       if (( ${+functions[$name]} )) && [[ ${functions[$name]} != *"$body"* ]]; then
         skipped+=($name)
       else

@@ -1,6 +1,6 @@
 """The typer CLI: repair, scan, and help for everything.
 
-`init`, `exec`/`run`, the prompt hook's `_settle`, `--version`, and `status`,
+`init`, `completion`, `exec`/`run`, the prompt hook's `_settle`, `--version`, and `status`,
 `clean`, `doctor`, `config` with only their own options are dispatched in entry.py without
 importing typer (a quarter of a second where no bytecode is written); they are
 declared here too so that `venvguard --help` lists them, `venvguard CMD --help`
@@ -8,8 +8,10 @@ explains them and a wrong option gets typer's usage error. The commands here cal
 the same functions entry.py does (status.run, clean.run, doctor.run, config.main).
 """
 
+import enum
 import os
 import sys
+from pathlib import Path
 
 import typer
 
@@ -23,6 +25,18 @@ app = typer.Typer(
     help="Ctrl-C during uv sync or python -m venv leaves no half-made environment behind.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+
+
+class Shell(enum.StrEnum):
+    """The shells, as an argument type: --help shows `SHELL <bash|zsh|fish>`, where a
+    plain str would show `<str>`."""
+
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
 
 
 def _version(value: bool) -> None:
@@ -43,17 +57,41 @@ def main(
 
 
 @app.command()
-def init(shell: str = typer.Argument(None, help="bash, zsh or fish; guessed when left out.")):
-    """Print the shell integration for your rc file."""
+def init(
+    shell: Shell = typer.Argument(None, metavar="SHELL", help="Guessed when left out."),
+    cache: bool = typer.Option(False, "--cache", help="Write the snippet to "
+                               "~/.cache/venvguard/init.SHELL and print the line that "
+                               "sources it: shell start-up then starts no process."),
+):
+    """Print the shell integration for your rc file.
+
+    Example: venvguard init zsh, as eval "$(venvguard init zsh)" in ~/.zshrc (fish:
+    venvguard init fish | source, in config.fish)
+    """
     from venvguard import init as init_module
 
-    raise typer.Exit(init_module.main([shell] if shell else []))
+    raise typer.Exit(init_module.main([*([shell.value] if shell else []),
+                                       *(["--cache"] * cache)]))
+
+
+@app.command()
+def completion(
+    shell: Shell = typer.Argument(None, metavar="SHELL", help="Guessed when left out."),
+):
+    """Print venvguard's completion script for a shell (install.sh puts it in place).
+
+    Example: venvguard completion fish > ~/.config/fish/completions/venvguard.fish
+    """
+    from venvguard import completion as completion_module
+
+    raise typer.Exit(completion_module.main([shell.value] if shell else []))
 
 
 EXEC_HELP = (
-    "Run a command under watch: venvguard exec -- uv sync. For scripts, Makefiles and CI."
+    "Run a command under watch. For scripts, Makefiles and CI."
     "\n\nRemoves an environment the command created if it is interrupted or fails; keeps "
     "(and reports) one that existed before. Exit status and signals are the command's."
+    "\n\nExample: venvguard exec -- uv sync --frozen"
 )
 
 
@@ -69,7 +107,8 @@ def exec_(ctx: typer.Context):
 
 
 app.command(
-    "run", help="The same as exec.", context_settings=EXEC_SETTINGS, options_metavar=EXEC_USAGE
+    "run", help="The same as exec.\n\nExample: venvguard run -- poetry install",
+    context_settings=EXEC_SETTINGS, options_metavar=EXEC_USAGE,
 )(exec_)
 
 
@@ -88,10 +127,15 @@ def status(
 
 @app.command()
 def repair(
-    path: str = typer.Argument(None, help="The environment; by default the broken one "
-                               "of the project you are in."),
+    environment: Path = typer.Argument(None, metavar="PATH", file_okay=False,
+                                       help="The environment; by default "
+                                       "the broken one of the project you are in."),
 ):
-    """Run the command that repairs a broken environment, then check it whole again."""
+    """Run the command that repairs a broken environment, then check it whole again.
+
+    Example: venvguard repair .venv
+    """
+    path = None if environment is None else str(environment)
     record = _broken_record(path)
     if record is None:
         say(f"no broken environment recorded {'at ' + path if path else 'here'}; "
@@ -133,7 +177,9 @@ def _broken_record(path: str | None) -> dict | None:
 
 @app.command()
 def scan(
-    directory: str = typer.Argument(".", help="Where to look (default: here)."),
+    directory: Path = typer.Argument(".", metavar="DIRECTORY", show_default=False,
+                                     file_okay=False,
+                                    help="Where to look (default: here)."),
     fix: bool = typer.Option(False, "--fix", help="Sweep leftovers, run repairs, remove "
                              "half-made environments (asking first on a terminal)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="With --fix: do not ask."),

@@ -1,7 +1,8 @@
 """The `venvguard` command: hot paths first, typer only for the rest.
 
 `init` runs at every shell start, `exec` at every guarded call and `_settle` from
-the prompt hook: they are dispatched here with the standard library alone.
+the prompt hook: they are dispatched here with the standard library alone, and so
+is `completion` (it prints a file).
 `--version` is answered here too, and `status`, `clean`, `doctor`, `config` given
 only their own flags run here (status.py, clean.py, doctor.py, config.py): importing typer (and
 pydantic with it) costs a quarter of a second where no bytecode is written, as
@@ -29,11 +30,19 @@ def main() -> None:
         from venvguard import init
 
         leave(init.main(args[1:]))
+    elif command == "completion" and not any(a in HELP for a in args[1:]):
+        from venvguard import completion
+
+        leave(completion.main(args[1:]))
     elif args in (["--version"], ["-V"]):  # scripts ask for it: no typer for one line
         from venvguard import __version__
 
         sys.stdout.write(f"venvguard {__version__}\n")
         leave(0)
+    elif command == "_shell-state":  # the snippet's `venvguard doctor`: a shell script
+        from venvguard import doctor
+
+        leave(doctor.shell_state_main(args[1:]))
     elif command == "_settle":  # the prompt hook: one line at most, whatever happens
         from venvguard import settle
         from venvguard.messages import say

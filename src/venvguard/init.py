@@ -2,8 +2,9 @@
 at every shell start, so it reads a file and prints it, and imports nothing else).
 
 The snippets are real files (shell/venvguard.bash, .zsh, .fish) beside this module.
-The one thing filled in here is the list of python3.N interpreters on PATH, which
-get a wrapper each like python and python3, as does the pip3.N beside each. With
+Two things are filled in here: venvguard's version (doctor compares it), and the
+list of python3.N interpreters on PATH, which get a wrapper each like python and
+python3, as does the pip3.N beside each. With
 --cache, the snippet is written to $XDG_CACHE_HOME/venvguard/init.SHELL behind a
 header (shell/cache.SHELL) that rewrites it when it goes stale, and the rc line
 that sources it is printed:
@@ -19,22 +20,15 @@ WRAPPED = " python python3"
 # The python3.N that get a wrapper: 3.6 (the oldest with a working venv) to 3.29.
 # The cached snippets' staleness checks (shell/cache.*) count the same range.
 MINORS = range(6, 30)
+VERSION = "@VERSION@"  # in each snippet once: the version of venvguard that printed it
 SHELL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shell")
 USAGE = "usage: venvguard init [bash|zsh|fish] [--cache]"
 
 
 def main(args: list[str]) -> int:
     cache = "--cache" in args
-    args = [a for a in args if a != "--cache"]
-    if len(args) > 1 or any(a.startswith("-") for a in args):
-        _error(USAGE)
-        return 2
-    shell = args[0] if args else detect()
+    shell = named_shell([a for a in args if a != "--cache"], "init", USAGE)
     if shell is None:
-        _error("cannot tell which shell this is; name it: venvguard init bash|zsh|fish")
-        return 2
-    if shell not in SHELLS:
-        _error(f"unknown shell {shell!r}; venvguard knows bash, zsh and fish")
         return 2
     pythons = python_versions(os.environ.get("PATH", ""))
     if not cache:
@@ -50,6 +44,22 @@ def main(args: list[str]) -> int:
     return 0
 
 
+def named_shell(args: list[str], command: str, usage: str) -> str | None:
+    """The one shell `args` name (guessed when they name none), or None once the
+    reason is said in one line (the caller exits 2). Shared with `completion`."""
+    if len(args) > 1 or any(a.startswith("-") for a in args):
+        _error(usage)
+        return None
+    shell = args[0] if args else detect()
+    if shell is None:
+        _error(f"cannot tell which shell this is; name it: venvguard {command} bash|zsh|fish")
+        return None
+    if shell not in SHELLS:
+        _error(f"unknown shell {shell!r}; venvguard knows bash, zsh and fish")
+        return None
+    return shell
+
+
 def _read(name: str) -> str:
     with open(os.path.join(SHELL_DIR, name), encoding="utf-8") as f:
         return f.read()
@@ -57,8 +67,11 @@ def _read(name: str) -> str:
 
 def snippet(shell: str, pythons: list[str]) -> str:
     """The snippet, wrapping each python3.N and its pip3.N (a virtual environment's
-    bin/ has both)."""
-    text = _read(f"venvguard.{shell}")
+    bin/ has both), and knowing its version (doctor tells a shell that loaded an
+    older one)."""
+    from venvguard import __version__
+
+    text = _read(f"venvguard.{shell}").replace(VERSION, __version__, 1)
     names = [*pythons, *(f"pip{p[6:]}" for p in pythons)]
     return text.replace(WRAPPED, WRAPPED + "".join(" " + n for n in names), 1)
 

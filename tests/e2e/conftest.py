@@ -131,6 +131,24 @@ def strip_ansi(text: str) -> str:
     return ANSI.sub("", text).replace("\r", "")
 
 
+def line_after_tab(child, typed: str) -> str:
+    """The command line of an interactive shell at its prompt (`child`, a pexpect
+    spawn) after typing `typed` and one TAB, read back by wrapping it in
+    `echo '[...@]'` (Ctrl-A, Ctrl-E) and running that. The `@` typed after the TAB
+    keeps the space or slash it added, which zsh takes back if a cursor movement
+    comes next."""
+    child.send(typed + "\t@")
+    child.send("\x01echo '[\x05]'\r")
+    try:
+        child.expect(r"\[(venvguard[^\]\r\n\x1b]*)@\]\r\n")
+        line = child.match.group(1)
+        child.expect_exact(PROMPT)
+    except (pexpect.TIMEOUT, pexpect.EOF):
+        pytest.fail(f"no prompt or no line after `{typed}<TAB>`; the shell printed:\n"
+                    f"{strip_ansi(str(child.before))[-3000:]}")
+    return line
+
+
 def messages(text: str) -> list[str]:
     """venvguard's one-line messages in some output (ANSI stripped)."""
     return re.findall(r"venvguard: [^\n]*", strip_ansi(text))

@@ -26,6 +26,17 @@ def test_a_wrapped_command_sent_to_the_background_gives_the_prompt_back(
     assert sh.output('echo "still-""usable"') == "still-usable\n"
 
 
+def test_the_job_list_names_the_wrapped_command_sent_to_the_background(
+    world, start_shell, shell_name
+):
+    sh = start_shell(cwd=world.work)
+    sh.run("python3 -c 'import time; time.sleep(60)' &")
+    jobs = sh.output("jobs")
+    assert "python3 -c 'import time; time.sleep(60)'" in jobs, jobs
+    assert "$argv" not in jobs
+    sh.run("kill (jobs -p)" if shell_name == "fish" else "kill %1")
+
+
 def test_fish_first_start_keeps_its_completion_generator_in_the_background(world):
     require(shutil.which("fish"), "the shell fish")
     sh = Shell("fish", world, sleep=0, cwd=world.work, fish_first_start=True)

@@ -31,9 +31,14 @@ import pytest
 from .conftest import DROPPED_VARIABLES, TOOL_VARIABLES, require, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+with open(os.path.join(ROOT, "src", "venvguard", "__init__.py")) as _f:
+    VERSION = re.search(r"__version__ = \"([^\"]+)\"", _f.read()).group(1)  # the one place
 PYTHON = os.path.realpath(sys.executable)  # never a pyenv shim
 SHELLS = ("bash", "zsh", "fish")
 SNIPPETS = tuple(f"{kind}.{shell}" for kind in ("venvguard", "cache") for shell in SHELLS)
+# venvguard's own completion (`venvguard completion SHELL` prints it), under shell/
+COMPLETIONS = {"bash": "completions/venvguard.bash", "zsh": "completions/_venvguard",
+               "fish": "completions/venvguard.fish"}
 TIMEOUT = 60
 MARKER = "VG_E2E_WORLD"
 
@@ -190,13 +195,14 @@ def test_the_sdist_holds_the_snippets_the_script_and_what_builds_the_wheel(built
         members = {name[len(top) + 1:]: sdist.getmember(name) for name in names if name != top}
         script = sdist.extractfile(members["src/bin/venvguard"].name).read()
 
-    for name in SNIPPETS:
+    for name in (*SNIPPETS, *COMPLETIONS.values()):
         assert f"shell/{name}" in members, f"the sdist lacks shell/{name}"
         assert members[f"shell/{name}"].isfile()
         with open(os.path.join(ROOT, "shell", name), "rb") as f:
             assert len(f.read()) == members[f"shell/{name}"].size, f"shell/{name} differs"
     for name in ("pyproject.toml", "README.md", "install.sh", "src/venvguard/__init__.py",
-                 "src/venvguard/init.py", "src/venvguard/supervisor.py"):
+                 "src/venvguard/init.py", "src/venvguard/supervisor.py",
+                 "src/venvguard/completion.py", "completions/venvguard.fish"):
         assert name in members, f"the sdist lacks {name}"
     assert members["src/bin/venvguard"].mode & 0o111, "the command lost its execute bits"
     assert script.startswith(b"#!"), "the command is not a script"
@@ -212,15 +218,17 @@ def test_the_wheel_holds_the_package_the_snippets_the_script_and_its_dependencie
         metadata = wheel.read(f"{info}/METADATA").decode()
         data = info.replace(".dist-info", ".data")
         script = wheel.read(f"{data}/scripts/venvguard")
-        snippets = {name: wheel.read(f"venvguard/shell/{name}") for name in SNIPPETS
+        snippets = {name: wheel.read(f"venvguard/shell/{name}")
+                    for name in (*SNIPPETS, *COMPLETIONS.values())
                     if f"venvguard/shell/{name}" in names}
         record = wheel.read(f"{info}/RECORD").decode()
 
-    assert sorted(snippets) == sorted(SNIPPETS), "the wheel lacks snippets init.py reads"
+    assert sorted(snippets) == sorted((*SNIPPETS, *COMPLETIONS.values())), \
+        "the wheel lacks snippets init.py reads, or completion files"
     for name, text in snippets.items():
         with open(os.path.join(ROOT, "shell", name), "rb") as f:
             assert text == f.read(), f"venvguard/shell/{name} is not shell/{name}"
-    for module in ("__init__", "entry", "init", "supervisor", "watchdog", "processes",
+    for module in ("__init__", "entry", "init", "completion", "supervisor", "watchdog", "processes",
                    "journal", "settle", "decision", "removal", "cli", "tools/__init__"):
         assert f"venvguard/{module}.py" in names, f"the wheel lacks venvguard/{module}.py"
     # The command is a plain script whose first line the installer points at its Python.
@@ -246,12 +254,10 @@ def test_the_installed_command_is_the_installed_package(install):
 
 def test_the_installed_command_says_its_version(install, scene):
     _root, env = scene
-    with open(os.path.join(ROOT, "src", "venvguard", "__init__.py")) as f:
-        version = re.search(r"__version__ = \"([^\"]+)\"", f.read()).group(1)
 
     done = _run([install.venvguard, "--version"], env=env)
 
-    assert done.stdout == f"venvguard {version}\n"
+    assert done.stdout == f"venvguard {VERSION}\n"
     assert done.stderr == ""
 
 
@@ -267,9 +273,9 @@ def test_the_installed_init_prints_the_shipped_snippet(install, scene, shell):
 
     with open(os.path.join(install.site_packages(), "venvguard", "shell",
                            f"venvguard.{shell}")) as f:
-        assert done.stdout == f.read()
+        assert done.stdout == f.read().replace("@VERSION@", VERSION)
     with open(os.path.join(ROOT, "shell", f"venvguard.{shell}")) as f:
-        assert done.stdout == f.read()
+        assert done.stdout == f.read().replace("@VERSION@", VERSION)
     assert done.stderr == ""
     program = shutil.which(shell)
     if program:
@@ -277,6 +283,18 @@ def test_the_installed_init_prints_the_shipped_snippet(install, scene, shell):
         snippet = root / f"snippet.{shell}"
         snippet.write_text(done.stdout)
         _run([program, *check, str(snippet)], env=env)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_installed_completion_prints_the_shipped_file(install, scene, shell):
+    _root, env = scene
+
+    done = subprocess.run([install.venvguard, "completion", shell], env=env,
+                          capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+
+    assert (done.returncode, done.stderr) == (0, b"")
+    with open(os.path.join(ROOT, "shell", COMPLETIONS[shell]), "rb") as f:
+        assert done.stdout == f.read()
 
 
 def test_the_installed_init_cache_writes_a_snippet_its_line_sources(install, scene):

@@ -47,7 +47,9 @@ def test_uv_sync_works_when_venvguard_is_taken_off_path_after_init(world, start_
         sh.run("set -gx PATH " + world.path_without_venvguard.replace(os.pathsep, " "))
     else:
         sh.run(f"PATH={world.path_without_venvguard}")
-    assert sh.capture("command -v venvguard")[1] != 0
+    # the command, not the snippet's `venvguard` function
+    lookup = {"bash": "type -P", "zsh": "whence -p", "fish": "command -v"}[sh.name]
+    assert sh.capture(f"{lookup} venvguard")[1] != 0
 
     sh.run("uv sync")
 

@@ -5,8 +5,11 @@ interactive zsh and fish on a pseudo-terminal.
 
 With venvguard on PATH, the shell reaches its first prompt in silence, with status 0,
 and `uv` is venvguard's wrapper; the first start writes the cached snippet (through
-`venvguard init SHELL --cache`), later ones source it and leave it as it is. With
-venvguard absent from PATH the plugin does nothing: silence, status 0, no wrapper.
+`venvguard init SHELL --cache`), later ones source it and leave it as it is; and
+`venvguard st<TAB>` completes (zsh: shell/completions put on fpath by the plugin,
+with compinit run before or after it; fisher: completions/venvguard.fish, copied).
+With venvguard absent from PATH the plugin does nothing: silence, status 0, no
+wrapper.
 
 oh-my-zsh, zinit, antidote, zsh_unplugged and fisher are git repositories that these
 tests cannot fetch: each is emulated by what it does with the plugin (the lines are
@@ -29,6 +32,7 @@ from .conftest import (
     TIMEOUT,
     console_script,
     default_signals,
+    line_after_tab,
     pexpect,
     require,
     strip_ansi,
@@ -37,6 +41,8 @@ from .conftest import (
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_ZSH = ROOT / "venvguard.plugin.zsh"
 PLUGIN_FISH = ROOT / "conf.d" / "venvguard.fish"
+COMPLETIONS = ROOT / "shell" / "completions"  # beside venvguard.plugin.zsh in a clone
+FISHER_COMPLETION = ROOT / "completions" / "venvguard.fish"
 ANTIGEN = Path("/usr/share/zsh-antigen/antigen.zsh")
 ZPLUG = Path("/usr/share/zplug/init.zsh")
 
@@ -44,7 +50,7 @@ ZPLUG = Path("/usr/share/zplug/init.zsh")
 class PluginWorld:
     """tmp/home (HOME, ZDOTDIR), tmp/cache (XDG_CACHE_HOME), tmp/vg-bin (venvguard),
     tmp/clone/venvguard (the repository as a plugin manager clones it: its plugin
-    files)."""
+    files and the completion files)."""
 
     def __init__(self, tmp: Path, venvguard: str) -> None:
         self.tmp = tmp
@@ -53,8 +59,11 @@ class PluginWorld:
         self.vg_bin = tmp / "vg-bin"
         self.clone = tmp / "clone" / "venvguard"
         (self.clone / "conf.d").mkdir(parents=True)
+        (self.clone / "completions").mkdir()
         shutil.copy2(PLUGIN_ZSH, self.clone / PLUGIN_ZSH.name)
         shutil.copy2(PLUGIN_FISH, self.clone / "conf.d" / PLUGIN_FISH.name)
+        shutil.copy2(FISHER_COMPLETION, self.clone / "completions" / FISHER_COMPLETION.name)
+        shutil.copytree(COMPLETIONS, self.clone / "shell" / "completions")
         self.vg_bin.mkdir()
         (self.vg_bin / "venvguard").symlink_to(venvguard)
         # fish: no greeting, no first-start completion generator (a busy core for
@@ -216,10 +225,13 @@ def lay_out(world: PluginWorld, layout: str) -> str:
     plugin_dir = zsh_custom / "plugins" / "venvguard"
     plugin_dir.mkdir(parents=True)
     shutil.copy2(PLUGIN_ZSH, plugin_dir / PLUGIN_ZSH.name)
-    if shell == "fish":
-        conf_d = world.home / ".config" / "fish" / "conf.d"
-        conf_d.mkdir(parents=True)
-        shutil.copy2(world.clone / "conf.d" / PLUGIN_FISH.name, conf_d / PLUGIN_FISH.name)
+    shutil.copytree(COMPLETIONS, plugin_dir / "shell" / "completions")
+    if shell == "fish":  # fisher: `cp -RLf` of the clone's conf.d/* and completions/*
+        for kind in ("conf.d", "completions"):
+            target = world.home / ".config" / "fish" / kind
+            target.mkdir(parents=True)
+            for file in (world.clone / kind).iterdir():
+                shutil.copy2(file, target / file.name)
     else:
         (world.home / rc).write_text(text.format(clone=world.clone, zsh_custom=zsh_custom))
     return shell
@@ -296,6 +308,24 @@ def test_later_starts_source_the_cache_and_leave_it_as_it_is(plugin_world, start
     assert cached.stat().st_mtime_ns == made
 
 
+# oh-my-zsh.sh runs compinit before it sources the plugins; the other managers'
+# users run it after them (zinit's and antidote's own advice).
+COMPINIT = "autoload -Uz compinit && compinit -u\n"  # -u: the test's home is root's
+COMPINIT_FIRST = ("oh-my-zsh", "oh-my-zsh-strict-options")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_the_plugin_makes_venvguards_own_completion_work(plugin_world, start, layout):
+    shell = lay_out(plugin_world, layout)
+    if shell == "zsh":
+        rc = plugin_world.home / LAYOUTS[layout][1]
+        text = rc.read_text()
+        rc.write_text(ZSH_PROMPT + COMPINIT + text[len(ZSH_PROMPT):]
+                      if layout in COMPINIT_FIRST else text + COMPINIT)
+    sh = start(shell)
+    assert line_after_tab(sh.child, "venvguard st") == "venvguard status "
+
+
 def test_the_plugin_leaves_no_variable_of_its_own_behind(plugin_world, start):
     lay_out(plugin_world, "antidote")
     sh = start("zsh")
@@ -306,11 +336,13 @@ def test_the_plugin_leaves_no_variable_of_its_own_behind(plugin_world, start):
 
 
 def assert_wraps_only_where_venvguard_is(start) -> None:
-    """The .zshrc written: with venvguard on PATH, uv is the wrapper and the first
-    status is 0; without it, nothing is wrapped and the status is still 0."""
+    """The .zshrc written: with venvguard on PATH, uv is the wrapper, the first
+    status is 0 and venvguard's completion works (the manager runs compinit);
+    without it, nothing is wrapped and the status is still 0."""
     sh = start("zsh")
     assert sh.first_status() == 0
     assert sh.uv_is_the_wrapper()
+    assert line_after_tab(sh.child, "venvguard st") == "venvguard status "
     sh.close()
     absent = start("zsh", with_venvguard=False)
     assert absent.first_status() == 0

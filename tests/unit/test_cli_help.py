@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-COMMANDS = ("init", "exec", "run", "status", "repair", "scan", "clean", "doctor")
+COMMANDS = ("init", "completion", "exec", "run", "status", "repair", "scan", "clean", "config",
+            "doctor")
 
 
 def help_of(*args: str) -> str:
@@ -20,6 +21,21 @@ def test_help_shows_no_type_names_after_flags(command):
     text = help_of(*filter(None, [command]))
     assert "<bool>" not in text
     assert "BOOLEAN" not in text
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_no_type_name_for_a_plain_word(command):
+    assert "<str>" not in help_of(command)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_commands_help_has_an_example_of_it(command):
+    assert f"Example: venvguard {command} " in help_of(command)
+
+
+def test_arguments_say_what_they_take():
+    assert "SHELL <bash|zsh|fish>" in help_of("init")
+    assert "DIRECTORY <dir>" in help_of("scan")
 
 
 @pytest.mark.parametrize("command", ["exec", "run"])

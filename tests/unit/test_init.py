@@ -8,13 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from venvguard import init
+from venvguard import __version__, init
 
 SHELL_DIR = Path(__file__).resolve().parents[2] / "shell"
 
 
 def snippet_file(shell):
     return (SHELL_DIR / f"venvguard.{shell}").read_text()
+
+
+def printed(shell):
+    """The file as init prints it where no python3.N is on PATH: with its version."""
+    return snippet_file(shell).replace(init.VERSION, __version__)
 
 
 def make_bin(directory, *names):
@@ -32,8 +37,14 @@ def test_each_snippet_lists_the_wrapped_names_exactly_once(shell):
 
 
 @pytest.mark.parametrize("shell", init.SHELLS)
-def test_the_packaged_snippet_is_the_file_in_shell(shell):
-    assert init.snippet(shell, []) == snippet_file(shell)
+def test_each_snippet_leaves_a_place_for_its_version_exactly_once(shell):
+    assert snippet_file(shell).count(init.VERSION) == 1
+
+
+@pytest.mark.parametrize("shell", init.SHELLS)
+def test_the_packaged_snippet_is_the_file_in_shell_knowing_its_version(shell):
+    assert init.snippet(shell, []) == printed(shell)
+    assert f"'{__version__}'" in init.snippet(shell, [])
 
 
 @pytest.mark.parametrize(
@@ -131,7 +142,7 @@ def test_venvguard_init_prints_the_file_with_the_pythons_on_path_added(tmp_path,
     result = run_venvguard("init", shell, path=str(bin_dir))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    expected = snippet_file(shell).replace(
+    expected = printed(shell).replace(
         " python python3", " python python3 python3.11 python3.13 pip3.11 pip3.13", 1
     )
     assert result.stdout == expected

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from venvguard import init
+from venvguard import __version__, init
 
 REPO = Path(__file__).resolve().parents[2]
 SHELLS = ("bash", "zsh", "fish")
@@ -88,13 +88,14 @@ def test_a_built_package_carries_every_snippet_as_a_real_file(tmp_path, kind):
     with zipfile.ZipFile(built) as zf:
         zf.extractall(target)
     for shell in SHELLS:
-        expected = (REPO / "shell" / f"venvguard.{shell}").read_text()
+        expected = (REPO / "shell" / f"venvguard.{shell}").read_text()  # @VERSION@ and all
         assert _snippet_from_wheel(built, shell) == expected
         assert (target / "venvguard" / "shell" / f"cache.{shell}").is_file()
     env = {**os.environ, "PYTHONPATH": str(target), "PATH": str(tmp_path / "nobin")}
     result = subprocess.run([sys.executable, "-m", "venvguard", "init", "fish"], env=env,
                             capture_output=True, text=True, timeout=30, check=True)
-    assert result.stdout == (REPO / "shell" / "venvguard.fish").read_text()
+    fish = (REPO / "shell" / "venvguard.fish").read_text()
+    assert result.stdout == fish.replace(init.VERSION, __version__)
 
 
 # --- the cached form: files and the rc line ------------------------------------------

@@ -71,6 +71,40 @@ def init_line(shell: str, env: dict[str, str]) -> str:
         return init.rc_line(shell, os.path.join(init.cache_dir(), f"init.{shell}"))
 
 
+def quoted(path: str, home: str) -> str:
+    """A path as install.sh writes it into a block: "$HOME/..." where it can be."""
+    home = home.rstrip("/")
+    rest = path[len(home) + 1:] if path.startswith(home + "/") else ""
+    if re.fullmatch(r"[A-Za-z0-9._/+@-]+", rest):
+        return f'"$HOME/{rest}"'
+    return "'" + path.replace("'", "'\\''") + "'"
+
+
+def completion_file(shell: str, env: dict[str, str]) -> Path:
+    """Where install.sh puts venvguard's completion for `shell`, in an environment like `env`."""
+    data = env.get("XDG_DATA_HOME", "")
+    data = Path(data if data.startswith("/") else Path(env["HOME"]) / ".local" / "share")
+    config = Path(env.get("XDG_CONFIG_HOME") or Path(env["HOME"]) / ".config")
+    return {"bash": data / "bash-completion" / "completions" / "venvguard",
+            "zsh": data / "venvguard" / "zsh" / "_venvguard",
+            "fish": config / "fish" / "completions" / "venvguard.fish"}[shell]
+
+
+def completion_line(shell: str, env: dict[str, str]) -> list[str]:
+    """The block's line that loads venvguard's completion (fish autoloads it: none)."""
+    q = quoted(str(completion_file(shell, env)), env["HOME"])
+    if shell == "zsh":
+        q = quoted(str(completion_file(shell, env).parent), env["HOME"])
+        return [f'if (( ! ${{fpath[(Ie){q}]}} )); then fpath=({q} "${{fpath[@]}}"); fi; '
+                "if (( ${+functions[compdef]} )); then autoload -Uz _venvguard && "
+                "compdef _venvguard venvguard; fi"]
+    if shell == "bash":
+        return ['if [ -z "${BASH_COMPLETION_VERSINFO-}" ]; then __venvguard_complete() { '
+                f'[ -r {q} ] && . {q} && _venvguard "$@"; }}; '
+                "complete -F __venvguard_complete venvguard; fi"]
+    return []
+
+
 class World:
     """A throwaway home for install.sh: tmp/home (HOME and ZDOTDIR), tmp/config
     (XDG_CONFIG_HOME), tmp/tmp (TMPDIR) and tmp/cwd (where install.sh runs)."""
@@ -121,10 +155,16 @@ class World:
     def init_line(self, shell: str) -> str:
         return init_line(shell, self.env)
 
-    def block(self, shell: str, path_line: str | None = None) -> str:
+    def block_lines(self, shell: str, path_line: str | None = None) -> list[str]:
         """The block install.sh writes (with a PATH line before the init line)."""
-        lines = [BEGIN, *([path_line] if path_line else []), self.init_line(shell), END]
-        return "\n".join(lines) + "\n"
+        return [BEGIN, *([path_line] if path_line else []), self.init_line(shell),
+                *completion_line(shell, self.env), END]
+
+    def block(self, shell: str, path_line: str | None = None) -> str:
+        return "\n".join(self.block_lines(shell, path_line)) + "\n"
+
+    def completion(self, shell: str) -> Path:
+        return completion_file(shell, self.env)
 
     def install_sh(self, *args: str, runner: str = "sh", **env: str | None):
         """Run install.sh --no-install --no-demo ARGS; env values of None unset."""
@@ -247,7 +287,7 @@ def test_an_rc_file_without_a_final_newline_gets_the_block_on_its_own_lines(worl
     write(world.rc(shell), NO_FINAL_NEWLINE)
     world.ok("--shell", shell)
     lines = world.rc(shell).read_text().splitlines()
-    assert lines == ["export A=1", "alias x=y", BEGIN, world.init_line(shell), END]
+    assert lines == ["export A=1", "alias x=y", *world.block_lines(shell)]
 
 
 @pytest.mark.parametrize("shell", RC_SHELLS)
@@ -588,6 +628,154 @@ def test_with_venvguard_missing_the_block_is_silent_and_leaves_status_0(world, s
     assert (code, out, err) == (0, "0\n", "")
 
 
+# --- venvguard's own completion, placed with the block ------------------------------------
+
+SHIPPED = {"bash": ROOT / "shell" / "completions" / "venvguard.bash",
+           "zsh": ROOT / "shell" / "completions" / "_venvguard",
+           "fish": ROOT / "shell" / "completions" / "venvguard.fish"}
+BASH_COMPLETION = Path("/usr/share/bash-completion/bash_completion")
+USERS_COMPLETION = "# my own completion for venvguard\n"
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_install_puts_the_completion_where_the_shell_finds_it(world, shell):
+    result = world.ok("--shell", shell)
+    assert world.completion(shell).read_bytes() == SHIPPED[shell].read_bytes()
+    assert f"{world.completion(shell)}: wrote venvguard's completion for {shell}" in result.stdout
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_install_writes_the_completion_the_installed_venvguard_prints(world, shell):
+    world.installed()
+    world.ok("--shell", shell)
+    printed = subprocess.run([str(world.bindir / "venvguard"), "completion", shell],
+                             capture_output=True, timeout=30).stdout
+    assert world.completion(shell).read_bytes() == printed
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_second_install_leaves_the_completion_file_as_it_was(world, shell):
+    world.ok("--shell", shell)
+    made = world.completion(shell).stat().st_mtime_ns
+    result = world.ok("--shell", shell)
+    assert world.completion(shell).stat().st_mtime_ns == made
+    assert "completion" not in result.stdout
+
+
+def test_an_outdated_generated_completion_file_is_brought_up_to_date(world):
+    old = SHIPPED["fish"].read_text().replace("complete -c venvguard -f\n", "")
+    write(world.completion("fish"), old)
+    world.ok("--shell", "fish")
+    assert world.completion("fish").read_bytes() == SHIPPED["fish"].read_bytes()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_dry_run_names_the_completion_file_and_writes_none(world, shell):
+    result = world.ok("--dry-run", "--shell", shell)
+    assert world.files() == []
+    assert (f"would write {world.completion(shell)} (venvguard's completion for {shell})"
+            in result.stdout)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_uninstall_removes_the_completion_file_it_wrote(world, shell):
+    world.ok("--shell", shell)
+    result = world.ok("--uninstall", "--shell", shell)
+    assert not world.completion(shell).exists()
+    assert f"{world.completion(shell)}: removed" in result.stdout
+    assert not (world.tmp / "data" / "venvguard").exists()  # zsh's directory, venvguard's own
+
+
+def test_dry_run_uninstall_names_the_completion_file_and_removes_nothing(world):
+    world.ok("--shell", "zsh")
+    before = world.files()
+    result = world.ok("--uninstall", "--dry-run")
+    assert world.files() == before
+    assert f"would remove {world.completion('zsh')} (venvguard's completion for zsh)" \
+        in result.stdout
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_completion_file_of_the_users_own_is_left_alone(world, shell):
+    mine = write(world.completion(shell), USERS_COMPLETION)
+    installed = world.ok("--shell", shell)
+    removed = world.ok("--uninstall", "--shell", shell)
+    assert mine.read_text() == USERS_COMPLETION
+    left = f"{mine} is not venvguard's generated completion: left as it is"
+    assert left in installed.stdout and left in removed.stdout
+
+
+def test_no_completion_file_is_written_beside_an_init_line_of_the_users_own(world):
+    write(world.rc("zsh"), 'eval "$(venvguard init zsh)"\n')
+    world.ok("--shell", "zsh")
+    assert not world.completion("zsh").exists()
+
+
+def test_uninstall_leaves_a_completion_file_when_no_block_of_its_own_was_there(world):
+    # e.g. fisher's copy of completions/venvguard.fish, beside fisher's conf.d copy
+    write(world.completion("fish"), SHIPPED["fish"].read_text())
+    write(world.rc("fish"), (ROOT / "conf.d" / "venvguard.fish").read_text())
+    world.ok("--uninstall", "--shell", "fish")
+    assert world.completion("fish").read_bytes() == SHIPPED["fish"].read_bytes()
+
+
+def test_bash_without_bash_completion_loads_the_completion_at_the_first_tab(world):
+    world.ok("--shell", "bash")
+    code, out, err = run([require("bash"), "-i", "-c", """
+        complete -p venvguard
+        COMP_WORDS=(venvguard sta) COMP_CWORD=1
+        __venvguard_complete venvguard sta venvguard   # as bash calls it at a TAB
+        echo "${COMPREPLY[*]}"
+        complete -p venvguard
+    """], shell_env(world, with_venvguard=False))
+    assert (code, err) == (0, "")
+    assert out == ("complete -F __venvguard_complete venvguard\nstatus\n"
+                   "complete -F _venvguard venvguard\n")
+
+
+def test_bash_with_bash_completion_finds_the_file_itself(world):
+    require("bash")
+    if not BASH_COMPLETION.is_file():
+        reason = "bash-completion is not installed (apt-get install bash-completion)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}, and CI is set")
+        pytest.skip(reason)
+    write(world.rc("bash"), f". {BASH_COMPLETION}\n")
+    world.ok("--shell", "bash")
+    code, out, err = run([require("bash"), "-i", "-c", """
+        type -t __venvguard_complete || echo "no stub"
+        _completion_loader venvguard
+        complete -p venvguard
+    """], shell_env(world, with_venvguard=False))
+    assert (code, out, err) == (0, "no stub\ncomplete -F _venvguard venvguard\n", "")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_the_zsh_block_registers_the_completion_with_compinit_before_or_after_it(world, where):
+    program = require("zsh")
+    compinit = "autoload -Uz compinit && compinit -u\n"
+    if where == "before":
+        write(world.rc("zsh"), compinit + "setopt ksh_arrays nounset\n")
+    world.ok("--shell", "zsh")
+    if where == "after":
+        with world.rc("zsh").open("a") as f:
+            f.write(compinit)
+    code, out, err = run([program, "-i", "-c", "print -r -- ${_comps[venvguard]} ${#fpath[@]}"],
+                         shell_env(world, with_venvguard=False))
+    plain = run([program, "-f", "-c", "print ${#fpath[@]}"], world.env)[1]
+    assert (code, err) == (0, "")
+    assert out == f"_venvguard {int(plain) + 1}\n"  # its directory added, every other kept
+
+
+def test_fish_autoloads_the_completion(world):
+    program = require("fish")
+    world.ok("--shell", "fish")
+    code, out, err = run([program, "-i", "-c", "complete -C 'venvguard sta'"],
+                         shell_env(world, with_venvguard=True))
+    assert (code, err) == (0, "")
+    assert out.startswith("status\t")
+
+
 # --- paths with spaces, a chatty ~/.zshenv, a new rc file's mode --------------------------------
 
 
@@ -637,7 +825,7 @@ def test_dry_run_prints_the_block_as_a_diff_and_writes_nothing(world, shell):
         assert world.rc(shell).read_text() == USER_RC
     out = result.stdout
     assert f"--- {world.rc(shell)}\n+++ {world.rc(shell)}\n" in out
-    assert f"+{BEGIN}\n+{world.init_line(shell)}\n+{END}\n" in out
+    assert "".join(f"+{line}\n" for line in world.block_lines(shell)) in out
     assert "dry run: nothing was changed." in out
     assert GUARDED.format(shell=shell) not in out
 
@@ -656,7 +844,7 @@ def test_dry_run_uninstall_prints_the_removal_and_writes_nothing(world, shell):
     after_install = world.rc(shell).read_bytes()
     result = world.ok("--uninstall", "--dry-run", "--shell", shell)
     assert world.rc(shell).read_bytes() == after_install
-    assert f"-{BEGIN}\n-{world.init_line(shell)}\n-{END}\n" in result.stdout
+    assert "".join(f"-{line}\n" for line in world.block_lines(shell)) in result.stdout
     assert "dry run: nothing was changed." in result.stdout
 
 
@@ -1094,6 +1282,10 @@ def round_trip(world: RealWorld) -> dict:
         facts[f"install-{shell}"] = world.install_sh("--no-install", "--shell", shell)
     facts["blocks"] = {shell: world.rc(shell).read_text() for shell in SHELLS}
     facts["cache"] = sorted(p.name for p in (world.home / ".cache" / "venvguard").iterdir())
+    facts["completions"] = {shell: content(completion_file(shell, world.env)) for shell in SHELLS}
+    facts["bytecode"] = sorted(  # the installed package's compiled modules
+        p.name.split(".")[0] for p in world.home.glob(
+            ".local/**/site-packages/venvguard/**/__pycache__/*.pyc"))
     facts["shells"] = {}
     for shell in SHELLS:
         command, _expected = SHOW_UV[shell]
@@ -1104,7 +1296,9 @@ def round_trip(world: RealWorld) -> dict:
     facts["after"] = world.snapshot()
     facts["left"] = [p for p in (world.home / ".local" / "state" / "venvguard",
                                  world.home / ".cache" / "venvguard",
-                                 world.bindir / "venvguard") if os.path.lexists(p)]
+                                 world.bindir / "venvguard",
+                                 *(completion_file(s, world.env) for s in SHELLS))
+                      if os.path.lexists(p)]
     return facts
 
 
@@ -1177,10 +1371,23 @@ def test_a_real_install_adds_the_path_line_and_the_cached_init_line(installed):
     world, facts = installed
     for shell in SHELLS:
         text = facts["blocks"][shell]
-        assert text.endswith(f"{BEGIN}\n{PATH_LINE[shell]}\n{init_line(shell, world.env)}\n"
-                             f"{END}\n"), text
+        block = [BEGIN, PATH_LINE[shell], init_line(shell, world.env),
+                 *completion_line(shell, world.env), END]
+        assert text.endswith("".join(f"{line}\n" for line in block)), text
     assert facts["cache"] == ["init.bash", "init.fish", "init.zsh"]
     assert (world.bindir / "venvguard").exists() or not facts["left"]
+
+
+def test_a_real_install_puts_each_shells_completion_in_place(installed):
+    _world, facts = installed
+    assert facts["completions"] == {shell: SHIPPED[shell].read_bytes() for shell in SHELLS}
+
+
+def test_a_real_install_compiles_bytecode_for_every_module(installed):
+    _world, facts = installed
+    # conda's and pixi's rules: not imported by anything install.sh runs, so compiled
+    # at install, not by a first use
+    assert {"entry", "cli", "conda", "pixi"} <= set(facts["bytecode"])
 
 
 def test_a_real_install_ends_saying_new_shells_are_guarded(installed):

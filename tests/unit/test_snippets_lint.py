@@ -95,15 +95,25 @@ def lines_of(path: Path) -> set[str]:
 BASH_FILES = sorted(SHELL_DIR.glob("*.bash"))
 ZSH_FILES = sorted(SHELL_DIR.glob("*.zsh"))
 FISH_FILES = sorted(SHELL_DIR.glob("*.fish"))
+# venvguard's own completion (generated: gen_completions.py), and fisher's copy of
+# the fish one (completions/*.fish, which fisher copies to ~/.config/fish/completions/).
+COMPLETIONS = SHELL_DIR / "completions"
+COMPLETION_BASH = [COMPLETIONS / "venvguard.bash"]
+COMPLETION_ZSH = [COMPLETIONS / "_venvguard"]
+COMPLETION_FISH = [COMPLETIONS / "venvguard.fish", ROOT / "completions" / "venvguard.fish"]
 
 
-def test_every_shell_has_its_snippet_and_its_cache_header():
+def relative(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def test_every_shell_has_its_snippet_its_cache_header_and_its_state_script():
     names = sorted(p.name for p in [*BASH_FILES, *ZSH_FILES, *FISH_FILES])
-    assert names == sorted(f"{kind}.{shell}" for kind in ("venvguard", "cache")
+    assert names == sorted(f"{kind}.{shell}" for kind in ("venvguard", "cache", "state")
                            for shell in ("bash", "zsh", "fish"))
 
 
-@pytest.mark.parametrize("path", BASH_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", BASH_FILES + COMPLETION_BASH, ids=relative)
 def test_the_bash_files_pass_shellcheck(path):
     shellcheck = require("shellcheck")
     result = subprocess.run([shellcheck, "-s", "bash", str(path)], capture_output=True,
@@ -111,7 +121,7 @@ def test_the_bash_files_pass_shellcheck(path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("path", BASH_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", BASH_FILES + COMPLETION_BASH, ids=relative)
 def test_the_bash_files_parse(path):
     result = subprocess.run([require("bash"), "-n", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -120,6 +130,12 @@ def test_the_bash_files_parse(path):
 def test_the_plugin_managers_files_are_there():
     assert [p.name for p in PLUGIN_ZSH_FILES if p.is_file()] == ["venvguard.plugin.zsh"]
     assert [p.name for p in PLUGIN_FISH_FILES] == ["venvguard.fish"]
+    assert [p.name for p in sorted((ROOT / "completions").iterdir())] == ["venvguard.fish"]
+
+
+def test_every_shell_has_its_completion_file():
+    assert sorted(p.name for p in COMPLETIONS.iterdir()) == sorted(
+        p.name for p in COMPLETION_BASH + COMPLETION_ZSH + COMPLETION_FISH[:1])
 
 
 def test_install_sh_passes_shellcheck_as_posix_sh():
@@ -135,22 +151,22 @@ def test_install_sh_parses_in_sh():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("path", ZSH_FILES + PLUGIN_ZSH_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ZSH_FILES + PLUGIN_ZSH_FILES + COMPLETION_ZSH, ids=relative)
 def test_the_zsh_files_parse(path):
     result = subprocess.run([require("zsh"), "-n", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("path", FISH_FILES + PLUGIN_FISH_FILES,
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", FISH_FILES + PLUGIN_FISH_FILES + COMPLETION_FISH,
+                         ids=relative)
 def test_the_fish_files_parse(path):
     result = subprocess.run([require("fish"), "--no-execute", str(path)], capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("path", FISH_FILES + PLUGIN_FISH_FILES,
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", FISH_FILES + PLUGIN_FISH_FILES + COMPLETION_FISH,
+                         ids=relative)
 def test_the_fish_files_are_formatted_as_fish_indent_wants(path):
     result = subprocess.run([require("fish_indent"), "--check", str(path)],
                             capture_output=True, text=True)
