@@ -131,13 +131,12 @@ if [[ $- == *i* ]]; then
   __venvguard_skipped=''
   __venvguard_names=''
   for __venvguard_name in uv virtualenv pip pip3 poetry pdm hatch pipenv tox nox pixi python python3; do
+    __venvguard_names+=" $__venvguard_name" # every name, for doctor (shell/state.bash)
     if declare -F "$__venvguard_name" &&
       [[ -z ${__venvguard_kept+set} || " $__venvguard_kept " == *" $__venvguard_name "* ]]; then
-      __venvguard_names+=" $__venvguard_name"
       __venvguard_skipped+=" $__venvguard_name"
       continue
     fi
-    __venvguard_names+=" $__venvguard_name"
     eval "function $__venvguard_name { __venvguard_run $__venvguard_name \"\$@\"; }"
   done >/dev/null # what declare -F prints
   __venvguard_kept=${__venvguard_skipped# }

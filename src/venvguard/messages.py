@@ -62,11 +62,23 @@ def show_path(path: str, cwd: str | None = None) -> str:
     return printable(shown)
 
 
+# The characters a shell word needs no quotes for (shlex.quote's, without importing
+# shlex and re into every run that has something to say).
+PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-")
+
+
 def show_command(argv: list[str], limit: int = 60) -> str:
-    """A command line for a message: program name, arguments, shortened."""
+    """A command line for a message, as you would type it: program name, arguments
+    quoted for the shell where they need it (`python -c 'print(1)'`), shortened."""
     words = [os.path.basename(argv[0]), *argv[1:]] if argv else []
-    text = printable(" ".join(w if w and " " not in w else repr(w) for w in words))
+    text = printable(" ".join(map(shell_word, words)))
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shell_word(word: str) -> str:
+    if word and PLAIN.issuperset(word):
+        return word
+    return "'" + word.replace("'", "'\\''") + "'"
 
 
 def _getcwd() -> str:

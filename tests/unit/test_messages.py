@@ -103,7 +103,19 @@ def test_the_limit_can_be_raised():
 
 
 def test_control_characters_in_a_command_are_escaped():
-    assert show_command(["uv", "add", "a\nb"]) == "uv add a\\nb"
+    assert show_command(["uv", "add", "a\nb"]) == "uv add 'a\\nb'"
+
+
+def test_arguments_the_shell_would_read_otherwise_are_quoted_as_you_would_type_them():
+    assert show_command(["uv", "run", "python", "-c", "print(1)"]) == (
+        "uv run python -c 'print(1)'")
+    assert show_command(["pip", "install", "pkg>=1", "it's"]) == (
+        "pip install 'pkg>=1' 'it'\\''s'")
+
+
+def test_plain_words_are_left_unquoted():
+    assert show_command(["uv", "add", "requests==2.31", "--index=https://x.org/simple"]) == (
+        "uv add requests==2.31 --index=https://x.org/simple")
 
 
 def test_an_empty_command_is_shown_empty():
